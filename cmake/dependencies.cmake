@@ -1,0 +1,23 @@
+# Every dependency comes from a Debian 12 package (scripts/install-deps installs them).
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(Threads REQUIRED)
+
+# spdlog + fmt used header-only so that the static bootstraps need no libfmt.so (build-notes.md).
+find_path(SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
+add_library(cp_spdlog INTERFACE)
+target_include_directories(cp_spdlog SYSTEM INTERFACE ${SPDLOG_INCLUDE_DIR})
+target_compile_definitions(cp_spdlog INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
+
+# hnswlib (libhnswlib-dev 0.6.2) is header-only and ships no CMake or pkg-config file.
+find_path(HNSWLIB_INCLUDE_DIR hnswlib/hnswlib.h REQUIRED)
+add_library(cp_hnswlib INTERFACE)
+target_include_directories(cp_hnswlib SYSTEM INTERFACE ${HNSWLIB_INCLUDE_DIR})
+target_link_libraries(cp_hnswlib INTERFACE Threads::Threads)
+
+# cpp-httplib (libcpp-httplib-dev) for the local Runtime API emulator; CLI11 for the command-line tools.
+find_path(HTTPLIB_INCLUDE_DIR httplib.h)
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
