@@ -43,6 +43,9 @@ struct SigningParams {
   std::string amz_date;
   // S3 rules: no path normalisation, single encoding, x-amz-content-sha256 header added.
   bool s3_rules = false;
+  // Without S3 rules: remove "." / ".." segments and collapse "//" before encoding (every AWS
+  // service but S3). false only reproduces the suites' "-unnormalized" cases.
+  bool normalize_path = true;
   // Add and sign X-Amz-Security-Token when the credentials carry a session token (true for every
   // AWS service; the test suites also cover signing without it).
   bool sign_session_token = true;

@@ -1,0 +1,209 @@
+#include "chromapact/aws/sigv4.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <map>
+#include <mutex>
+
+#include "chromapact/crypto.h"
+
+namespace chromapact::aws {
+namespace {
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Trims and collapses runs of white space (folded multi-line values become single spaces).
+std::string CanonicalValue(const std::string& v) {
+  std::string out;
+  bool space = false;
+  for (char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !out.empty();
+    } else {
+      if (space) out += ' ';
+      space = false;
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Removes "." and ".." segments and collapses "//" (non-S3 services).
+std::string NormalizePath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string seg = path.substr(i, j - i);
+    if (seg == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      parts.push_back(seg);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  bool trailing = path.size() > 1 && path.back() == '/' && !out.empty();
+  if (out.empty()) return "/";
+  if (trailing) out += "/";
+  return out;
+}
+
+std::string CanonicalPath(const std::string& path, bool s3_rules, bool normalize) {
+  std::string p = path.empty() ? "/" : path;
+  if (s3_rules || !normalize) return UriEncode(p, true);
+  // The suites (aws-c-auth, botocore) take the decoded path and expect it encoded once after
+  // normalisation; the wire path our clients send is that same single encoding.
+  return UriEncode(NormalizePath(p), true);
+}
+
+std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::vector<std::pair<std::string, std::string>> enc;
+  enc.reserve(query.size());
+  for (const auto& [k, v] : query) enc.emplace_back(UriEncode(k, false), UriEncode(v, false));
+  std::sort(enc.begin(), enc.end());
+  std::string out;
+  for (const auto& [k, v] : enc) {
+    if (!out.empty()) out += '&';
+    out += k + "=" + v;
+  }
+  return out;
+}
+
+std::string NowAmzDate() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[17];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+struct Prepared {
+  std::string amz_date, date, scope, signed_headers, canonical_request, string_to_sign, signature;
+};
+
+Result<Prepared> Prepare(const SignableRequest& req, const Credentials& creds, const SigningParams& params,
+                         const std::string& amz_date) {
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+    return InvalidArgument("sigv4: credentials: access key id and secret must be set");
+  std::map<std::string, std::string> headers;  // sorted by lower-case name; duplicates joined by ','
+  for (const auto& [name, value] : req.headers) {
+    std::string n = Lower(name);
+    std::string v = CanonicalValue(value);
+    auto it = headers.find(n);
+    if (it == headers.end()) headers.emplace(n, v);
+    else it->second += "," + v;
+  }
+  if (!headers.count("host")) return InvalidArgument("sigv4: request: the host header is required");
+  Prepared p;
+  p.amz_date = amz_date;
+  p.date = amz_date.substr(0, 8);
+  p.scope = p.date + "/" + params.region + "/" + params.service + "/aws4_request";
+  std::string canonical_headers;
+  for (const auto& [n, v] : headers) {
+    canonical_headers += n + ":" + v + "\n";
+    if (!p.signed_headers.empty()) p.signed_headers += ';';
+    p.signed_headers += n;
+  }
+  p.canonical_request = req.method + "\n" + CanonicalPath(req.path, params.s3_rules, params.normalize_path) + "\n" +
+                        CanonicalQuery(req.query) + "\n" + canonical_headers + "\n" + p.signed_headers + "\n" +
+                        req.payload_sha256;
+  p.string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + p.scope + "\n" + Sha256Hex(p.canonical_request);
+  std::string key = DeriveSigningKey(creds.secret_access_key, p.date, params.region, params.service);
+  p.signature = HexEncode(HmacSha256(key, p.string_to_sign));
+  return p;
+}
+
+}  // namespace
+
+std::string UriEncode(const std::string& s, bool keep_slash) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string DeriveSigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                             const std::string& service) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;  // key: sha256(secret) + scope; bounded below
+  std::string cache_key = Sha256(secret) + "/" + date + "/" + region + "/" + service;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(cache_key);
+    if (it != cache.end()) return it->second;
+  }
+  std::string k = HmacSha256("AWS4" + secret, date);
+  k = HmacSha256(k, region);
+  k = HmacSha256(k, service);
+  k = HmacSha256(k, "aws4_request");
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() > 64) cache.clear();
+  cache[cache_key] = k;
+  return k;
+}
+
+Result<SigningResult> SignHeaders(SignableRequest* req, const Credentials& creds, const SigningParams& params) {
+  std::string amz_date = params.amz_date.empty() ? NowAmzDate() : params.amz_date;
+  req->headers.emplace_back("X-Amz-Date", amz_date);
+  if (params.s3_rules) req->headers.emplace_back("X-Amz-Content-Sha256", req->payload_sha256);
+  bool token = !creds.session_token.empty();
+  if (token && params.sign_session_token) req->headers.emplace_back("X-Amz-Security-Token", creds.session_token);
+  CP_ASSIGN_OR_RETURN(Prepared p, Prepare(*req, creds, params, amz_date));
+  if (token && !params.sign_session_token) req->headers.emplace_back("X-Amz-Security-Token", creds.session_token);
+  SigningResult r;
+  r.canonical_request = p.canonical_request;
+  r.string_to_sign = p.string_to_sign;
+  r.signature = p.signature;
+  r.authorization = "AWS4-HMAC-SHA256 Credential=" + creds.access_key_id + "/" + p.scope +
+                    ", SignedHeaders=" + p.signed_headers + ", Signature=" + p.signature;
+  req->headers.emplace_back("Authorization", r.authorization);
+  return r;
+}
+
+Result<SigningResult> Presign(SignableRequest* req, const Credentials& creds, const SigningParams& params,
+                              int64_t expires_seconds) {
+  if (expires_seconds < 1 || expires_seconds > 604800)
+    return InvalidArgument("sigv4: expires_seconds must be in 1..604800, got " + std::to_string(expires_seconds));
+  std::string amz_date = params.amz_date.empty() ? NowAmzDate() : params.amz_date;
+  std::string signed_headers;
+  std::vector<std::string> names;
+  for (const auto& h : req->headers) names.push_back(Lower(h.first));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const auto& n : names) signed_headers += (signed_headers.empty() ? "" : ";") + n;
+  std::string scope = amz_date.substr(0, 8) + "/" + params.region + "/" + params.service + "/aws4_request";
+  req->query.emplace_back("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+  req->query.emplace_back("X-Amz-Credential", creds.access_key_id + "/" + scope);
+  req->query.emplace_back("X-Amz-Date", amz_date);
+  req->query.emplace_back("X-Amz-Expires", std::to_string(expires_seconds));
+  bool token = !creds.session_token.empty();
+  if (token && params.sign_session_token) req->query.emplace_back("X-Amz-Security-Token", creds.session_token);
+  req->query.emplace_back("X-Amz-SignedHeaders", signed_headers);
+  CP_ASSIGN_OR_RETURN(Prepared p, Prepare(*req, creds, params, amz_date));
+  if (token && !params.sign_session_token) req->query.emplace_back("X-Amz-Security-Token", creds.session_token);
+  req->query.emplace_back("X-Amz-Signature", p.signature);
+  SigningResult r;
+  r.canonical_request = p.canonical_request;
+  r.string_to_sign = p.string_to_sign;
+  r.signature = p.signature;
+  return r;
+}
+
+}  // namespace chromapact::aws
