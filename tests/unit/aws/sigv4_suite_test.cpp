@@ -127,5 +127,54 @@ TEST(SigV4Suite, AwsCAuthEveryCase) {
   EXPECT_EQ(cases, 38);  // the case folders present in ../shared (aws-c-auth @ 495329c)
 }
 
+// Every case of botocore's copy of the classic AWS suite (../shared/aws/sigv4-suite/botocore): .req
+// is the request (with its X-Amz-Date), .creq/.sts/.authz the expected canonical request, string to
+// sign and Authorization header. A session token appears in the .req (signed after the fact when the
+// .creq does not list it) or, for get-vanilla-with-session-token, only in the .creq.
+TEST(SigV4Suite, BotocoreEveryCase) {
+  CP_REQUIRE_SHARED(shared);
+  fs::path root = fs::path(shared) / "aws/sigv4-suite/botocore/tests/unit/auth/aws4_testsuite";
+  ASSERT_TRUE(fs::is_directory(root)) << root;
+  int cases = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.path().extension() != ".req") continue;
+    fs::path base = e.path();
+    base.replace_extension();
+    SCOPED_TRACE(base.filename().string());
+    std::string creq = Slurp(base.string() + ".creq");
+    SignableRequest req = ParseRequest(Slurp(e.path()));
+    Credentials creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+    SigningParams p;
+    p.region = "us-east-1";
+    p.service = "service";
+    p.amz_date = "20150830T123600Z";
+    std::vector<std::pair<std::string, std::string>> kept;
+    for (auto& h : req.headers) {
+      std::string n = h.first;
+      for (auto& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (n == "x-amz-date") continue;
+      if (n == "x-amz-security-token") {
+        creds.session_token = Trim(h.second);
+        continue;
+      }
+      kept.push_back(h);
+    }
+    req.headers = kept;
+    size_t tok = creq.find("\nx-amz-security-token:");
+    if (tok != std::string::npos && creds.session_token.empty()) {
+      size_t b = tok + 22, end = creq.find('\n', b);
+      creds.session_token = creq.substr(b, end - b);
+    }
+    p.sign_session_token = tok != std::string::npos;
+    Result<SigningResult> r = SignHeaders(&req, creds, p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->canonical_request, creq);
+    EXPECT_EQ(r->string_to_sign, Slurp(base.string() + ".sts"));
+    EXPECT_EQ(r->authorization, Trim(Slurp(base.string() + ".authz")));
+    ++cases;
+  }
+  EXPECT_EQ(cases, 34);  // .req files present in ../shared (botocore @ 0e6e240)
+}
+
 }  // namespace
 }  // namespace chromapact::aws
