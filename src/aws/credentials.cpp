@@ -13,6 +13,17 @@ std::string Env(const char* name) {
 
 }  // namespace
 
+std::string ToString(const Credentials& c) {
+  return "Credentials{access_key_id=" + c.access_key_id + ", secret_access_key=" +
+         (c.secret_access_key.empty() ? "<none>" : "<redacted>") +
+         ", session_token=" + (c.session_token.empty() ? "<none>" : "<set>") + "}";
+}
+
+std::string ToString(const ClientConfig& c) {
+  return "ClientConfig{region=" + c.region + ", endpoint=" + (c.endpoint.empty() ? "<aws>" : c.endpoint) +
+         ", credentials=" + ToString(c.credentials) + "}";
+}
+
 Result<Credentials> CredentialsFromEnvironment() {
   Credentials c{Env("AWS_ACCESS_KEY_ID"), Env("AWS_SECRET_ACCESS_KEY"), Env("AWS_SESSION_TOKEN")};
   if (c.access_key_id.empty()) return InvalidArgument("environment: AWS_ACCESS_KEY_ID is not set");

@@ -55,12 +55,39 @@ std::string NormalizePath(const std::string& path) {
   return out;
 }
 
-std::string CanonicalPath(const std::string& path, bool s3_rules, bool normalize) {
+// S3: the decoded path encoded once (= the wire path). Other services: normalised, then encoded
+// twice (the wire path encoded again), unless the caller passes the wire path itself.
+std::string CanonicalPath(const std::string& path, const SigningParams& params) {
   std::string p = path.empty() ? "/" : path;
-  if (s3_rules || !normalize) return UriEncode(p, true);
-  // The suites (aws-c-auth, botocore) take the decoded path and expect it encoded once after
-  // normalisation; the wire path our clients send is that same single encoding.
-  return UriEncode(NormalizePath(p), true);
+  if (params.s3_rules) return UriEncode(p, true);
+  if (params.normalize_path) p = NormalizePath(p);
+  std::string once = UriEncode(p, true);
+  return params.double_encode_path ? UriEncode(once, true) : once;
+}
+
+bool ValidAmzDate(const std::string& d) {
+  if (d.size() != 16 || d[8] != 'T' || d[15] != 'Z') return false;
+  for (size_t i = 0; i < 15; ++i)
+    if (i != 8 && !std::isdigit(static_cast<unsigned char>(d[i]))) return false;
+  return true;
+}
+
+bool IEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+template <typename Pairs>
+void EraseNamed(Pairs* pairs, const std::vector<std::string>& names) {
+  pairs->erase(std::remove_if(pairs->begin(), pairs->end(),
+                              [&](const auto& kv) {
+                                for (const auto& n : names)
+                                  if (IEquals(kv.first, n)) return true;
+                                return false;
+                              }),
+               pairs->end());
 }
 
 std::string CanonicalQuery(const std::vector<std::pair<std::string, std::string>>& query) {
@@ -85,14 +112,26 @@ std::string NowAmzDate() {
   return buf;
 }
 
+// Checks what both forms need before `req` is touched, so a failed call leaves it unchanged.
+Status CheckInputs(const SignableRequest& req, const Credentials& creds, const SigningParams& params,
+                   const std::string& amz_date) {
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+    return InvalidArgument("sigv4: credentials: access key id and secret must be set");
+  if (!ValidAmzDate(amz_date))
+    return InvalidArgument("sigv4: amz_date must be YYYYMMDDTHHMMSSZ, got '" + amz_date + "'");
+  if (params.region.empty() || params.service.empty())
+    return InvalidArgument("sigv4: signing params: region and service must be set");
+  for (const auto& h : req.headers)
+    if (IEquals(h.first, "host")) return Status::Ok();
+  return InvalidArgument("sigv4: request: the host header is required");
+}
+
 struct Prepared {
   std::string amz_date, date, scope, signed_headers, canonical_request, string_to_sign, signature;
 };
 
 Result<Prepared> Prepare(const SignableRequest& req, const Credentials& creds, const SigningParams& params,
                          const std::string& amz_date) {
-  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
-    return InvalidArgument("sigv4: credentials: access key id and secret must be set");
   std::map<std::string, std::string> headers;  // sorted by lower-case name; duplicates joined by ','
   for (const auto& [name, value] : req.headers) {
     std::string n = Lower(name);
@@ -101,7 +140,6 @@ Result<Prepared> Prepare(const SignableRequest& req, const Credentials& creds, c
     if (it == headers.end()) headers.emplace(n, v);
     else it->second += "," + v;
   }
-  if (!headers.count("host")) return InvalidArgument("sigv4: request: the host header is required");
   Prepared p;
   p.amz_date = amz_date;
   p.date = amz_date.substr(0, 8);
@@ -112,7 +150,7 @@ Result<Prepared> Prepare(const SignableRequest& req, const Credentials& creds, c
     if (!p.signed_headers.empty()) p.signed_headers += ';';
     p.signed_headers += n;
   }
-  p.canonical_request = req.method + "\n" + CanonicalPath(req.path, params.s3_rules, params.normalize_path) + "\n" +
+  p.canonical_request = req.method + "\n" + CanonicalPath(req.path, params) + "\n" +
                         CanonicalQuery(req.query) + "\n" + canonical_headers + "\n" + p.signed_headers + "\n" +
                         req.payload_sha256;
   p.string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + "\n" + p.scope + "\n" + Sha256Hex(p.canonical_request);
@@ -139,6 +177,15 @@ std::string UriEncode(const std::string& s, bool keep_slash) {
   return out;
 }
 
+std::string WireTarget(const SignableRequest& req) {
+  std::string out = UriEncode(req.path.empty() ? "/" : req.path, true);
+  for (size_t i = 0; i < req.query.size(); ++i) {
+    out += i == 0 ? '?' : '&';
+    out += UriEncode(req.query[i].first, false) + "=" + UriEncode(req.query[i].second, false);
+  }
+  return out;
+}
+
 std::string DeriveSigningKey(const std::string& secret, const std::string& date, const std::string& region,
                              const std::string& service) {
   static std::mutex mu;
@@ -161,9 +208,14 @@ std::string DeriveSigningKey(const std::string& secret, const std::string& date,
 
 Result<SigningResult> SignHeaders(SignableRequest* req, const Credentials& creds, const SigningParams& params) {
   std::string amz_date = params.amz_date.empty() ? NowAmzDate() : params.amz_date;
+  CP_RETURN_IF_ERROR(CheckInputs(*req, creds, params, amz_date));
+  bool token = !creds.session_token.empty();
+  std::vector<std::string> ours = {"x-amz-date", "authorization"};
+  if (params.s3_rules) ours.push_back("x-amz-content-sha256");
+  if (token) ours.push_back("x-amz-security-token");
+  EraseNamed(&req->headers, ours);
   req->headers.emplace_back("X-Amz-Date", amz_date);
   if (params.s3_rules) req->headers.emplace_back("X-Amz-Content-Sha256", req->payload_sha256);
-  bool token = !creds.session_token.empty();
   if (token && params.sign_session_token) req->headers.emplace_back("X-Amz-Security-Token", creds.session_token);
   CP_ASSIGN_OR_RETURN(Prepared p, Prepare(*req, creds, params, amz_date));
   if (token && !params.sign_session_token) req->headers.emplace_back("X-Amz-Security-Token", creds.session_token);
@@ -182,6 +234,9 @@ Result<SigningResult> Presign(SignableRequest* req, const Credentials& creds, co
   if (expires_seconds < 1 || expires_seconds > 604800)
     return InvalidArgument("sigv4: expires_seconds must be in 1..604800, got " + std::to_string(expires_seconds));
   std::string amz_date = params.amz_date.empty() ? NowAmzDate() : params.amz_date;
+  CP_RETURN_IF_ERROR(CheckInputs(*req, creds, params, amz_date));
+  EraseNamed(&req->query, {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                           "X-Amz-Security-Token", "X-Amz-SignedHeaders", "X-Amz-Signature"});
   std::string signed_headers;
   std::vector<std::string> names;
   for (const auto& h : req->headers) names.push_back(Lower(h.first));

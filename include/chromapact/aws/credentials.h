@@ -18,6 +18,10 @@ struct Credentials {
   std::string session_token;  // empty for long-term keys; sent as X-Amz-Security-Token otherwise
 };
 
+// For logs: "Credentials{access_key_id=AKID..., secret_access_key=<redacted>, session_token=<set>|<none>}".
+// Never contains the secret or the session token.
+std::string ToString(const Credentials& c);
+
 // Reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
 // Errors: kInvalidArgument naming the missing variable when the key id or secret is unset or empty.
 Result<Credentials> CredentialsFromEnvironment();
@@ -26,7 +30,8 @@ Result<Credentials> CredentialsFromEnvironment();
 std::string RegionFromEnvironment();
 
 // The endpoint for `service` ("s3", "sqs", "dynamodb"): AWS_ENDPOINT_URL_<SERVICE upper-case>, else
-// AWS_ENDPOINT_URL, else empty (meaning: the public AWS endpoint for the region).
+// AWS_ENDPOINT_URL, else empty (meaning: the public AWS endpoint for the region). Empty variables
+// count as unset; trailing '/' is removed.
 std::string EndpointFromEnvironment(const std::string& service);
 
 // Everything one client needs to reach one service.
@@ -37,6 +42,9 @@ struct ClientConfig {
   // https://<service>.<region>.amazonaws.com (S3: virtual-host style https://<bucket>.s3.<region>...).
   std::string endpoint;
 };
+
+// For logs: "ClientConfig{region=..., endpoint=..., credentials=<ToString(Credentials)>}" (no secrets).
+std::string ToString(const ClientConfig& c);
 
 // Credentials, region and the endpoint for `service` from the environment.
 // Errors: as CredentialsFromEnvironment.

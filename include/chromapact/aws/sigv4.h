@@ -46,6 +46,11 @@ struct SigningParams {
   // Without S3 rules: remove "." / ".." segments and collapse "//" before encoding (every AWS
   // service but S3). false only reproduces the suites' "-unnormalized" cases.
   bool normalize_path = true;
+  // Without S3 rules: the canonical URI is the wire path (`path` encoded once, see WireTarget)
+  // encoded again, i.e. `path` encoded twice, as every AWS service but S3 expects. false encodes
+  // `path` once; only the suites need it, because their request files hold the raw wire path
+  // (aws-c-auth "use_double_uri_encode" / botocore quote the wire path once more).
+  bool double_encode_path = true;
   // Add and sign X-Amz-Security-Token when the credentials carry a session token (true for every
   // AWS service; the test suites also cover signing without it).
   bool sign_session_token = true;
@@ -60,21 +65,37 @@ struct SigningResult {
 };
 
 // The URI-encoding of one string by SigV4 rules: unreserved characters A-Z a-z 0-9 - _ . ~ kept,
-// every other byte as %XX (upper-case hex); '/' kept when `keep_slash`.
+// every other byte (UTF-8 bytes included) as %XX (upper-case hex); '/' kept when `keep_slash`.
+// Example: UriEncode("a b+ü", false) == "a%20b%2B%C3%BC".
 std::string UriEncode(const std::string& s, bool keep_slash);
 
+// The request target as it must go on the wire after signing: UriEncode(path, keep '/') (empty path:
+// "/"), then "?" and the query pairs UriEncode'd and joined as "k=v&..." in `req.query` order (no "?"
+// when there is no query). Append it to the endpoint to build HttpRequest::url. Never fails.
+std::string WireTarget(const SignableRequest& req);
+
 // Signs `req` in the header form: adds x-amz-date, x-amz-security-token (when a session token is
-// present), x-amz-content-sha256 (S3 rules) and Authorization to req->headers.
-// Errors: kInvalidArgument when the host header is missing or credentials are empty.
+// present; signed unless params.sign_session_token is false), x-amz-content-sha256 (S3 rules) and
+// Authorization to req->headers, first removing any earlier values of exactly those headers so a
+// request can be signed again (retries). Header canonicalisation: names lower-cased, values trimmed
+// with inner white-space runs (folded lines included) collapsed to one space, repeated names joined
+// with ',' in request order. Query: sorted by encoded name, then encoded value; empty value as "k=".
+// Errors: kInvalidArgument when the host header is missing, credentials are empty or amz_date is
+// not "YYYYMMDDTHHMMSSZ". Messages never contain the secret or the session token.
 Result<SigningResult> SignHeaders(SignableRequest* req, const Credentials& creds, const SigningParams& params);
 
-// Presigns `req` in the query form (X-Amz-Algorithm ... X-Amz-Signature added to req->query) valid
-// for `expires_seconds` (1..604800). Errors: as SignHeaders, plus kInvalidArgument for the expiry.
+// Presigns `req` in the query form (X-Amz-Algorithm ... X-Amz-Signature added to req->query, earlier
+// X-Amz-* signing parameters removed first) valid for `expires_seconds` (1..604800: AWS S3 API
+// Reference "Authenticating Requests: Using Query Parameters"). Every header in req->headers is
+// signed (X-Amz-SignedHeaders); the payload hash is req.payload_sha256 (S3: use kUnsignedPayload).
+// Errors: as SignHeaders, plus kInvalidArgument for the expiry.
 Result<SigningResult> Presign(SignableRequest* req, const Credentials& creds, const SigningParams& params,
                               int64_t expires_seconds);
 
-// The signing key for (secret, date "YYYYMMDD", region, service), 32 raw bytes. Cached per
-// (access key, date, region, service) in a small process-wide cache.
+// The signing key for (secret, date "YYYYMMDD", region, service), 32 raw bytes:
+// HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+// Cached in a small thread-safe process-wide cache keyed by (SHA-256 of the secret, date, region,
+// service), so two secrets never share an entry; the cache holds at most 64 keys.
 std::string DeriveSigningKey(const std::string& secret, const std::string& date, const std::string& region,
                              const std::string& service);
 
