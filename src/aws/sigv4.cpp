@@ -229,6 +229,22 @@ Result<SigningResult> SignHeaders(SignableRequest* req, const Credentials& creds
   return r;
 }
 
+Result<std::string> SignChunk(const Credentials& creds, const SigningParams& params,
+                              const std::string& previous_signature, const std::string& chunk_sha256) {
+  if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+    return InvalidArgument("sigv4: credentials: access key id and secret must be set");
+  if (!ValidAmzDate(params.amz_date))
+    return InvalidArgument("sigv4: chunk: amz_date must be the seed's YYYYMMDDTHHMMSSZ, got '" + params.amz_date + "'");
+  if (params.region.empty() || params.service.empty())
+    return InvalidArgument("sigv4: signing params: region and service must be set");
+  std::string date = params.amz_date.substr(0, 8);
+  std::string sts = "AWS4-HMAC-SHA256-PAYLOAD\n" + params.amz_date + "\n" + date + "/" + params.region + "/" +
+                    params.service + "/aws4_request\n" + previous_signature + "\n" + kEmptyPayloadSha256 + "\n" +
+                    chunk_sha256;
+  std::string key = DeriveSigningKey(creds.secret_access_key, date, params.region, params.service);
+  return HexEncode(HmacSha256(key, sts));
+}
+
 Result<SigningResult> Presign(SignableRequest* req, const Credentials& creds, const SigningParams& params,
                               int64_t expires_seconds) {
   if (expires_seconds < 1 || expires_seconds > 604800)

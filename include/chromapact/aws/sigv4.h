@@ -92,6 +92,16 @@ Result<SigningResult> SignHeaders(SignableRequest* req, const Credentials& creds
 Result<SigningResult> Presign(SignableRequest* req, const Credentials& creds, const SigningParams& params,
                               int64_t expires_seconds);
 
+// S3 aws-chunked streaming upload (S3 API Reference "Signature Calculations for the Authorization
+// Header: Transferring Payload in Multiple Chunks"): the signature of one chunk, lowercase hex.
+// The seed request is signed with SignHeaders, payload_sha256 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+// `previous_signature` is the seed's signature for the first chunk, then the previous chunk's;
+// the last chunk is empty. params.amz_date must be the seed's (not empty), region/service as there.
+// String to sign: "AWS4-HMAC-SHA256-PAYLOAD\n" date "\n" scope "\n" previous "\n" sha256("") "\n"
+// chunk_sha256. Errors: kInvalidArgument for empty credentials, region/service or a bad amz_date.
+Result<std::string> SignChunk(const Credentials& creds, const SigningParams& params,
+                              const std::string& previous_signature, const std::string& chunk_sha256);
+
 // The signing key for (secret, date "YYYYMMDD", region, service), 32 raw bytes:
 // HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
 // Cached in a small thread-safe process-wide cache keyed by (SHA-256 of the secret, date, region,
