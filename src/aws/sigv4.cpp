@@ -186,6 +186,14 @@ std::string WireTarget(const SignableRequest& req) {
   return out;
 }
 
+std::string ComputeSigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                              const std::string& service) {
+  std::string k = HmacSha256("AWS4" + secret, date);
+  k = HmacSha256(k, region);
+  k = HmacSha256(k, service);
+  return HmacSha256(k, "aws4_request");
+}
+
 std::string DeriveSigningKey(const std::string& secret, const std::string& date, const std::string& region,
                              const std::string& service) {
   static std::mutex mu;
@@ -196,12 +204,9 @@ std::string DeriveSigningKey(const std::string& secret, const std::string& date,
     auto it = cache.find(cache_key);
     if (it != cache.end()) return it->second;
   }
-  std::string k = HmacSha256("AWS4" + secret, date);
-  k = HmacSha256(k, region);
-  k = HmacSha256(k, service);
-  k = HmacSha256(k, "aws4_request");
+  std::string k = ComputeSigningKey(secret, date, region, service);
   std::lock_guard<std::mutex> lock(mu);
-  if (cache.size() > 64) cache.clear();
+  if (cache.size() >= 64) cache.clear();
   cache[cache_key] = k;
   return k;
 }

@@ -109,4 +109,8 @@ Result<std::string> SignChunk(const Credentials& creds, const SigningParams& par
 std::string DeriveSigningKey(const std::string& secret, const std::string& date, const std::string& region,
                              const std::string& service);
 
+// The same key computed every time, without the cache (what DeriveSigningKey does on a miss).
+std::string ComputeSigningKey(const std::string& secret, const std::string& date, const std::string& region,
+                              const std::string& service);
+
 }  // namespace chromapact::aws

@@ -112,6 +112,8 @@ TEST(SigV4S3Doc, PresignedGet) {
 TEST(SigV4S3Doc, SigningKey) {
   EXPECT_EQ(HexEncode(DeriveSigningKey(kS3DocCreds.secret_access_key, "20130524", "us-east-1", "s3")),
             "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378");
+  EXPECT_EQ(HexEncode(ComputeSigningKey(kS3DocCreds.secret_access_key, "20130524", "us-east-1", "s3")),
+            "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378");
 }
 
 TEST(SigV4, SigningKeyCacheNeverMixesSecrets) {
