@@ -38,11 +38,26 @@ struct HnswParams {
 // Distance between two `dim`-vectors by Chroma's definition for `space` (cosine normalises both).
 float Distance(Space space, const float* a, const float* b, size_t dim);
 
+// The five files of a segment folder as bytes (the unit Save/Load and S3 uploads deal in).
+// `pickle` empty with has_pickle == false means index_metadata.pickle is absent.
+struct HnswFolderBytes {
+  std::string header;       // header.bin (100 bytes)
+  std::string data_level0;  // data_level0.bin
+  std::string length;       // length.bin
+  std::string link_lists;   // link_lists.bin
+  std::string pickle;       // index_metadata.pickle
+  bool has_pickle = false;
+};
+
+// File names inside a segment folder, in the order Save writes them.
+extern const char* const kHnswFileNames[5];
+
 struct Neighbor {
   std::string id;
   float distance = 0;
 };
 
+// Thread safety: const methods may run concurrently with each other; mutators need exclusive access.
 class HnswSegment {
  public:
   // An empty index. Errors: kInvalidArgument for dim == 0 or M < 2.
@@ -55,6 +70,10 @@ class HnswSegment {
   // Errors: kCorruption (truncated/inconsistent file, bad pickle, size mismatch with dim),
   // kNotSupported (PERSISTENCE_VERSION != 1), kIOError (unreadable file).
   static Result<std::unique_ptr<HnswSegment>> Load(const std::string& dir, size_t dim, const HnswParams& params);
+
+  // Load() over bytes already in memory (same rules and errors, no kIOError).
+  static Result<std::unique_ptr<HnswSegment>> LoadFromBytes(const HnswFolderBytes& files, size_t dim,
+                                                            const HnswParams& params);
 
   virtual ~HnswSegment() = default;
 
@@ -85,6 +104,20 @@ class HnswSegment {
   // full-capacity data_level0.bin and length.bin, link_lists.bin, dict-form protocol-3 pickle with
   // labels, total_elements_added, max_seq_id None, id_to_seq_id {}. Errors: kIOError.
   virtual Status Save(const std::string& dir) const = 0;
+  // The bytes Save() writes (has_pickle is always true).
+  virtual HnswFolderBytes Serialize() const = 0;
+
+  // Grows the capacity (max_elements) so that `n` records fit, as Chroma does before a batch insert:
+  // next power of two of n, at least 100 (rust/index/src/hnsw.rs). Upsert grows one record at a
+  // time by the same rule. Errors: kResourceExhausted when memory runs out.
+  virtual Status Reserve(size_t n) = 0;
+  // Capacity in records (header max_elements_) and records stored incl. deleted (cur_element_count).
+  virtual size_t capacity() const = 0;
+  virtual size_t record_count() const = 0;
+  // Chroma's total_elements_added: the next new id gets label total_elements_added() + 1.
+  virtual uint64_t total_elements_added() const = 0;
+  // Label of a live id. Errors: kNotFound.
+  virtual Result<uint64_t> Label(const std::string& id) const = 0;
 };
 
 }  // namespace chromapact::store
