@@ -355,3 +355,50 @@ TEST_F(HnswDamageTest, RandomByteFlipsNeverCrash) {
 
 }  // namespace
 }  // namespace chromapact::store
+
+namespace chromapact::store {
+namespace {
+
+// The fuzz seeds are folders written by python3-hnswlib (an independent writer of the same layout,
+// see fuzz/store/make_corpus.py): every one must load, with its deleted labels absent.
+TEST(HnswFilesTest, LoadsFuzzSeedsWrittenByPythonHnswlib) {
+  const std::string dir = chromapact::testing::SourceDir() + "/fuzz/store/hnsw_files_corpus";
+  size_t seeds = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string in = ReadAll(e.path().string());
+    ASSERT_GE(in.size(), 10u);
+    HnswParams params;
+    params.space = static_cast<Space>(in[0] % 3);
+    const size_t dim = 1 + static_cast<uint8_t>(in[1]) % 16;
+    HnswFolderBytes f;
+    size_t pos = 10;
+    std::string* parts[4] = {&f.header, &f.data_level0, &f.link_lists, &f.length};
+    for (int i = 0; i < 4; ++i) {
+      uint16_t len;
+      std::memcpy(&len, in.data() + 2 + 2 * i, 2);
+      *parts[i] = in.substr(pos, len);
+      pos += len;
+    }
+    f.pickle = in.substr(pos);
+    f.has_pickle = true;
+    auto seg = HnswSegment::LoadFromBytes(f, dim, params);
+    ASSERT_TRUE(seg.ok()) << e.path() << ": " << seg.status().ToString();
+    const size_t records = (*seg)->record_count();
+    EXPECT_GT((*seg)->size(), 0u);
+    EXPECT_EQ((*seg)->size() + (e.path().filename() == "l2_16" ? 0 : e.path().filename() == "ip_12" ? 1 : 2),
+              records);
+    // Each stored vector is found as its own nearest neighbour (l2/cosine).
+    if (params.space != Space::kIp) {
+      (*seg)->ForEach([&](const std::string& id, const float* v) {
+        auto hits = (*seg)->Search(v, 1, nullptr);
+        ASSERT_EQ(hits.size(), 1u);
+        EXPECT_EQ(hits[0].id, id);
+      });
+    }
+    ++seeds;
+  }
+  EXPECT_EQ(seeds, 3u);
+}
+
+}  // namespace
+}  // namespace chromapact::store
