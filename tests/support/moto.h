@@ -34,7 +34,16 @@ class MotoServer {
   aws::ClientConfig Config(const aws::Credentials& creds) const;
 
  private:
-  MotoServer() = default;
+  // Pass key: only Start() constructs a server (std::make_unique needs a public constructor).
+  class Token {
+    friend class MotoServer;
+    Token() = default;
+  };
+
+ public:
+  explicit MotoServer(Token) {}
+
+ private:
   pid_t pid_ = -1;
   int port_ = 0;
   bool auth_on_ = false;
