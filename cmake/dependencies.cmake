@@ -21,3 +21,13 @@ target_link_libraries(cp_hnswlib INTERFACE Threads::Threads)
 # cpp-httplib (libcpp-httplib-dev) for the local Runtime API emulator; CLI11 for the command-line tools.
 find_path(HTTPLIB_INCLUDE_DIR httplib.h)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp)
+# Debian builds cpp-httplib as a shared library with OpenSSL/zlib/brotli support; its pkg-config flags
+# (-DCPPHTTPLIB_OPENSSL_SUPPORT ...) must be used so that the header matches the library's ABI.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(CPP_HTTPLIB QUIET IMPORTED_TARGET cpp-httplib)
+endif()
+if(TARGET PkgConfig::CPP_HTTPLIB)
+  add_library(cp_httplib INTERFACE)
+  target_link_libraries(cp_httplib INTERFACE PkgConfig::CPP_HTTPLIB Threads::Threads)
+endif()

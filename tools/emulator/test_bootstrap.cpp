@@ -1,0 +1,96 @@
+// chromapact-test-bootstrap: a custom-runtime bootstrap for tests and benchmarks of the runtime loop
+// and the emulator. Each event chooses a behaviour: {"action": ...}
+//   echo                       returns the event unchanged
+//   context, "env": [names]    returns the Context, _X_AMZN_TRACE_ID and the named variables
+//   error, "type", "message"   returns a function error
+//   throw, "message"           throws std::runtime_error; throw_int throws an int
+//   sleep, "ms"                sleeps, then returns {"slept_ms": ms}
+//   exit, "code"               ends the process at once with that exit code
+//   huge, "bytes"              returns a JSON string exactly `bytes` bytes long
+// Start-up, from the environment: CP_TEST_INIT_LOG=file appends "<pid>\n" (counts cold starts);
+// CP_TEST_INIT_FAIL=1 reports an init error and exits 1; CP_TEST_INIT_EXIT=n exits with n
+// without reporting; CP_TEST_INIT_SLEEP_MS=n sleeps before the loop.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "chromapact/runtime/logging.h"
+#include "chromapact/runtime/run_handler.h"
+
+namespace rt = chromapact::runtime;
+
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+rt::HandlerResult Handle(const std::string& event, const rt::Context& ctx) {
+  const nlohmann::json j = nlohmann::json::parse(event, nullptr, false);
+  if (!j.is_object()) return rt::HandlerResult::Failure("InvalidArgument", "event: not a JSON object");
+  const std::string action = j.value("action", "");
+  if (action == "echo") return rt::HandlerResult::Success(event);
+  if (action == "context") {
+    nlohmann::json out = {{"request_id", ctx.request_id},
+                          {"deadline_ms", ctx.deadline_ms},
+                          {"function_arn", ctx.function_arn},
+                          {"trace_id", ctx.trace_id},
+                          {"env_trace_id", Env("_X_AMZN_TRACE_ID")},
+                          {"client_context", ctx.client_context},
+                          {"remaining_ms", ctx.RemainingTimeMs()},
+                          {"pid", static_cast<int>(getpid())}};
+    nlohmann::json env = nlohmann::json::object();
+    for (const auto& name : j.value("env", std::vector<std::string>{})) {
+      const char* v = std::getenv(name.c_str());
+      env[name] = v != nullptr ? nlohmann::json(v) : nlohmann::json(nullptr);
+    }
+    out["env"] = env;
+    return rt::HandlerResult::Success(out.dump());
+  }
+  if (action == "error") {
+    return rt::HandlerResult::Failure(j.value("type", "TestError"), j.value("message", ""), {"frame one", "frame two"});
+  }
+  if (action == "throw") throw std::runtime_error(j.value("message", "thrown"));
+  if (action == "throw_int") throw 42;
+  if (action == "sleep") {
+    const int ms = j.value("ms", 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return rt::HandlerResult::Success(nlohmann::json({{"slept_ms", ms}}).dump());
+  }
+  if (action == "exit") std::_Exit(j.value("code", 1));
+  if (action == "huge") {
+    const size_t bytes = j.value("bytes", size_t{2});
+    std::string s(bytes < 2 ? 2 : bytes, 'x');
+    s.front() = '"';
+    s.back() = '"';
+    return rt::HandlerResult::Success(std::move(s));
+  }
+  return rt::HandlerResult::Failure("InvalidArgument", "event.action: unknown \"" + action + "\"");
+}
+
+}  // namespace
+
+int main() {
+  rt::InitLogging();
+  if (const std::string log = Env("CP_TEST_INIT_LOG"); !log.empty()) {
+    std::ofstream(log, std::ios::app) << getpid() << "\n";
+  }
+  if (const std::string ms = Env("CP_TEST_INIT_SLEEP_MS"); !ms.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(ms.c_str())));
+  }
+  if (const std::string code = Env("CP_TEST_INIT_EXIT"); !code.empty()) return std::atoi(code.c_str());
+  if (Env("CP_TEST_INIT_FAIL") == "1") {
+    (void)rt::ReportInitError({"TestInitFailure", "init failed on purpose (CP_TEST_INIT_FAIL=1)", {}});
+    return 1;
+  }
+  const chromapact::Status st = rt::RunHandler(Handle);
+  if (!st.ok()) rt::LogError("runtime loop ended", {{"status", st.ToString()}});
+  return st.ok() ? 0 : 1;
+}
