@@ -17,6 +17,11 @@ namespace chromapact::store {
 
 using HnswGraph = hnswlib::HierarchicalNSW<float>;
 
+// hnswlib 0.6.2's searchBaseLayer reads one neighbour id past the end of a full upper-level link list
+// (the prefetch of datal[j + 1]) while it allocates only `size * level + 1` bytes; upper-level link
+// lists therefore get this many zeroed bytes of slack (found by fuzz/store/hnsw_files_fuzz.cpp + ASan).
+constexpr size_t kLinkListSlack = sizeof(uint32_t);
+
 class HnswIndex final : public HnswSegment {
  public:
   // Builds an empty index with `capacity` records of room. Errors: kResourceExhausted.

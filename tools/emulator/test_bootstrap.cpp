@@ -9,7 +9,8 @@
 //   huge, "bytes"              returns a JSON string exactly `bytes` bytes long
 // Start-up, from the environment: CP_TEST_INIT_LOG=file appends "<pid>\n" (counts cold starts);
 // CP_TEST_INIT_FAIL=1 reports an init error and exits 1; CP_TEST_INIT_EXIT=n exits with n
-// without reporting; CP_TEST_INIT_SLEEP_MS=n sleeps before the loop.
+// without reporting; CP_TEST_INIT_SLEEP_MS=n sleeps before the loop; CP_TEST_MAX_RESPONSE_BYTES=n
+// replaces the loop's 6 MiB response limit (to reach the emulator's own 413).
 #include <unistd.h>
 
 #include <chrono>
@@ -90,7 +91,11 @@ int main() {
     (void)rt::ReportInitError({"TestInitFailure", "init failed on purpose (CP_TEST_INIT_FAIL=1)", {}});
     return 1;
   }
-  const chromapact::Status st = rt::RunHandler(Handle);
+  rt::RunOptions options;
+  if (const std::string max = Env("CP_TEST_MAX_RESPONSE_BYTES"); !max.empty()) {
+    options.max_response_bytes = std::strtoull(max.c_str(), nullptr, 10);
+  }
+  const chromapact::Status st = rt::RunHandler(Handle, options);
   if (!st.ok()) rt::LogError("runtime loop ended", {{"status", st.ToString()}});
   return st.ok() ? 0 : 1;
 }
