@@ -1,0 +1,102 @@
+// The snapshot manifest: manifest.json beside a snapshot version's files (DESIGN.md §3 "Snapshot
+// version"; issue 4 item 2). A version is a Chroma persist directory; the manifest lists its files
+// with size and SHA-256, so that a reader verifies every download and fetches only files whose hash
+// differs from a locally cached version.
+//
+// JSON shape (keys in this order; unknown keys are ignored on read, so later versions can add e.g.
+// per-file "chunks" for content-addressed storage without breaking old readers):
+//   {"format_version": 1, "collection": "docs", "shard": 0, "version": 7, "parent_version": 6,
+//    "files": [{"path": "chroma.sqlite3", "size": 123, "sha256": "<64 lowercase hex>"}, ...],
+//    "record_count": 1000, "dimension": 384, "applied_delta_ids": ["01J...", ...],
+//    "created_at_ms": 1764585600000, "writer_id": "compactor-<uuid>"}
+// parent_version is null for the first version. files are sorted by path (bytewise) and paths are
+// relative, '/'-separated, without "." / ".." / empty segments (they are S3 key suffixes too).
+//
+// Content addressing (DESIGN.md §3 "Where this goes"): a file's identity is its sha256; DiffManifests
+// compares by (path, sha256, size), so an unchanged HNSW base keeps its hash across versions and is
+// not downloaded again. A later chunked layout keys chunks by their SHA-256 in the same way.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chromapact/status.h"
+
+namespace chromapact::codec {
+
+inline constexpr int kManifestFormatVersion = 1;
+inline constexpr const char* kManifestFileName = "manifest.json";
+
+struct ManifestFile {
+  std::string path;    // relative, '/'-separated (e.g. "<segment-uuid>/data_level0.bin")
+  uint64_t size = 0;   // bytes
+  std::string sha256;  // 64 lowercase hex characters
+  bool operator==(const ManifestFile& o) const { return path == o.path && size == o.size && sha256 == o.sha256; }
+};
+
+struct Manifest {
+  int format_version = kManifestFormatVersion;
+  std::string collection;
+  uint32_t shard = 0;
+  uint64_t version = 0;                 // >= 1
+  std::optional<uint64_t> parent_version;  // < version; nullopt for the first version
+  std::vector<ManifestFile> files;      // sorted by path, unique paths
+  uint64_t record_count = 0;            // live records in the snapshot
+  uint32_t dimension = 0;               // 0 = not known yet (empty collection)
+  // Canonical ULIDs of the deltas whose effects this version contains (sorted ascending, unique).
+  // The compactor skips a redelivered delta listed here; it may drop ids older than the queue's
+  // retention period (PruneAppliedDeltaIds), since such a delta can no longer be redelivered.
+  std::vector<std::string> applied_delta_ids;
+  int64_t created_at_ms = 0;            // ms since the Unix epoch, UTC
+  std::string writer_id;                // who wrote this version (compactor instance), non-empty
+};
+
+// Checks every field: format_version == 1 (else kNotSupported), collection non-empty, version >= 1,
+// parent_version < version, file paths valid/sorted/unique, sha256 lowercase hex of length 64,
+// applied_delta_ids canonical ULIDs sorted and unique, writer_id non-empty.
+// Errors: kInvalidArgument naming the field (e.g. "files[2].sha256: ...").
+Status ValidateManifest(const Manifest& manifest);
+
+// Validates, then encodes as JSON text (2-space indented, trailing newline). Errors: ValidateManifest's.
+Result<std::string> EncodeManifest(const Manifest& manifest);
+
+// Parses and validates. Errors: kCorruption for text that is not JSON or has wrong types/missing keys
+// (naming the key); kNotSupported for another format_version; ValidateManifest's otherwise
+// (reported as kCorruption, since a stored manifest that fails validation is damaged).
+Result<Manifest> DecodeManifest(std::string_view json_text);
+
+// Lists the regular files under `dir` recursively (skipping `manifest.json` at the top and anything
+// that is not a regular file), each with size and SHA-256 (Sha256HexOfFile), sorted by path.
+// Errors: kNotFound if dir does not exist; kIOError naming the path; kInvalidArgument for a file
+// name the manifest cannot carry (e.g. containing a backslash or control character).
+Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir);
+
+// Checks that `dir` holds exactly the manifest's files with the listed sizes and hashes (manifest.json
+// itself and extra files are ignored). Errors: kNotFound naming a missing file; kCorruption naming a
+// file whose size or SHA-256 differs.
+Status VerifyDirectory(const std::string& dir, const Manifest& manifest);
+
+// What changed from `from` to `to`, by path: `added` (only in to), `removed` (only in from),
+// `changed` (in both, size or sha256 differs; the entry of `to`), `unchanged` (same file). Each list
+// sorted by path. A downloader fetches added + changed and can reuse unchanged from a local copy.
+struct ManifestDiff {
+  std::vector<ManifestFile> added;
+  std::vector<ManifestFile> removed;
+  std::vector<ManifestFile> changed;
+  std::vector<ManifestFile> unchanged;
+  uint64_t bytes_to_fetch() const;  // sum of sizes of added + changed
+};
+ManifestDiff DiffManifests(const Manifest& from, const Manifest& to);
+
+// True when `delta_id` is in manifest.applied_delta_ids (binary search; the list is sorted).
+bool HasAppliedDelta(const Manifest& manifest, std::string_view delta_id);
+// Inserts ULIDs keeping applied_delta_ids sorted and unique (ids not canonical are still inserted;
+// ValidateManifest reports them).
+void AddAppliedDeltaIds(Manifest* manifest, const std::vector<std::string>& delta_ids);
+// Drops applied ids whose ULID time is < cutoff_ms (ms since the Unix epoch, UTC); returns how many.
+size_t PruneAppliedDeltaIds(Manifest* manifest, uint64_t cutoff_ms);
+
+}  // namespace chromapact::codec
