@@ -1,20 +1,14 @@
 #include "json_service.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstring>
-#include <random>
 #include <set>
-#include <thread>
 
 #include "chromapact/aws/sigv4.h"
 #include "chromapact/crypto.h"
 
 namespace chromapact::aws::internal {
 namespace {
-
-constexpr int64_t kBackoffBaseMs = 50;
-constexpr int64_t kBackoffCapMs = 2000;
 
 bool HasCode(const std::set<std::string>& set, const std::string& code) { return set.count(code) > 0; }
 
@@ -52,41 +46,33 @@ std::string Authority(const std::string& url) {
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-int64_t FullJitterMs(int attempt) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  int64_t ceiling = std::min(kBackoffCapMs, kBackoffBaseMs << std::min(attempt, 16));
-  return std::uniform_int_distribution<int64_t>(0, ceiling)(rng);
-}
-
 }  // namespace
 
 StatusCode ClassifyAwsError(const std::string& code, int http_status) {
   static const std::set<std::string> kNotFound = {
       "ResourceNotFoundException", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
-      "NonExistentQueue", "TableNotFoundException"};
+      "NonExistentQueue", "TableNotFoundException", "NoSuchKey", "NoSuchBucket", "NoSuchUpload"};
   static const std::set<std::string> kPrecondition = {"ConditionalCheckFailedException", "PreconditionFailed",
                                                       "TransactionCanceledException"};
   static const std::set<std::string> kExists = {"ResourceInUseException", "QueueAlreadyExists", "QueueNameExists",
-                                                "TableAlreadyExistsException"};
+                                                "TableAlreadyExistsException", "BucketAlreadyExists",
+                                                "BucketAlreadyOwnedByYou"};
   static const std::set<std::string> kDenied = {"AccessDenied", "AccessDeniedException"};
   static const std::set<std::string> kUnauth = {
       "SignatureDoesNotMatch", "InvalidSignatureException", "InvalidAccessKeyId", "InvalidClientTokenId",
       "UnrecognizedClientException", "InvalidToken", "MissingAuthenticationToken",
       "MissingAuthenticationTokenException", "IncompleteSignature", "IncompleteSignatureException",
       "ExpiredToken", "ExpiredTokenException"};
-  static const std::set<std::string> kThrottle = {
-      "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled", "RequestThrottledException",
-      "ProvisionedThroughputExceededException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown",
-      "OverLimit", "LimitExceededException", "KMS.ThrottlingException"};
   if (HasCode(kNotFound, code)) return StatusCode::kNotFound;
   if (HasCode(kPrecondition, code)) return StatusCode::kPreconditionFailed;
   if (HasCode(kExists, code)) return StatusCode::kAlreadyExists;
   if (HasCode(kDenied, code)) return StatusCode::kPermissionDenied;
   if (HasCode(kUnauth, code)) return StatusCode::kUnauthenticated;
-  if (HasCode(kThrottle, code) || http_status == 429) return StatusCode::kThrottled;
+  if (RetryPolicy::IsThrottlingCode(code) || http_status == 429) return StatusCode::kThrottled;
   if (http_status >= 500) return StatusCode::kUnavailable;
   if (http_status == 403) return StatusCode::kPermissionDenied;
   if (http_status == 404) return StatusCode::kNotFound;
+  if (http_status == 412) return StatusCode::kPreconditionFailed;
   if (http_status >= 400) return StatusCode::kInvalidArgument;
   return StatusCode::kInternal;
 }
@@ -120,7 +106,11 @@ Status JsonProtocolError(const std::string& op, const HttpResponse& resp) {
 }
 
 JsonService::JsonService(ClientConfig config, JsonServiceSpec spec, JsonCallOptions options)
-    : config_(std::move(config)), spec_(std::move(spec)), options_(options), http_(std::make_unique<HttpClient>()) {
+    : config_(std::move(config)),
+      spec_(std::move(spec)),
+      options_(options),
+      retry_(RetryOptions{options.max_attempts, options.base_delay_ms, options.cap_delay_ms}),
+      http_(std::make_unique<HttpClient>()) {
   std::string base = config_.endpoint;
   while (!base.empty() && base.back() == '/') base.pop_back();
   if (base.empty()) base = "https://" + spec_.endpoint_prefix + "." + config_.region + ".amazonaws.com";
@@ -135,10 +125,9 @@ Result<nlohmann::json> JsonService::Call(const std::string& target, const nlohma
   const std::string op = target.substr(target.find('.') + 1);
   const std::string payload = body.dump();
   const std::string payload_sha = Sha256Hex(payload);
-  const int attempts = std::max(1, options_.max_attempts);
-  Status last;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(FullJitterMs(attempt)));
+  nlohmann::json answer;
+  // Every JSON-protocol call is treated as idempotent, as the AWS SDKs do (sqs.h, dynamodb.h).
+  Status st = retry_.Run(/*idempotent=*/true, [&](int) -> Status {
     SignableRequest sreq;
     sreq.method = "POST";
     sreq.path = "/";
@@ -159,26 +148,24 @@ Result<nlohmann::json> JsonService::Call(const std::string& target, const nlohma
     hreq.body = payload;
     hreq.timeout_ms = options_.timeout_ms + extra_timeout_ms;
     auto resp = http_->Send(hreq);
-    if (!resp.ok()) {
-      last = resp.status().WithContext(op);
-      if (last.code() == StatusCode::kUnavailable || last.code() == StatusCode::kTimeout) continue;
-      return last;
-    }
+    if (!resp.ok()) return resp.status().WithContext(op);
     if (resp->status >= 200 && resp->status < 300) {
-      if (resp->body.empty()) return nlohmann::json::object();
-      nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
-      if (j.is_discarded()) return Internal(op + ": response body is not JSON");
-      return j;
+      if (resp->body.empty()) {
+        answer = nlohmann::json::object();
+        return Status::Ok();
+      }
+      answer = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
+      if (answer.is_discarded()) return Internal(op + ": response body is not JSON");
+      return Status::Ok();
     }
-    last = JsonProtocolError(op, *resp);
-    if (last.retryable()) continue;
     if (error_body != nullptr) {
       *error_body = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
       if (error_body->is_discarded()) *error_body = nullptr;
     }
-    return last;
-  }
-  return last.WithContext("after " + std::to_string(attempts) + " attempts");
+    return JsonProtocolError(op, *resp);
+  });
+  if (!st.ok()) return st;
+  return answer;
 }
 
 }  // namespace chromapact::aws::internal

@@ -1,6 +1,6 @@
 // Transport shared by the JSON-protocol clients (SQS, DynamoDB): POST / to the service endpoint with
 // X-Amz-Target, Content-Type application/x-amz-json-1.0 and a JSON body, SigV4-signed (re-signed
-// on every attempt), retried on throttling / 5xx / network errors with full-jitter backoff, and
+// on every attempt), retried per RetryPolicy (retry.h: throttling / 5xx / network errors, full-jitter backoff), and
 // non-2xx answers mapped to a Status carrying AwsErrorInfo.
 #pragma once
 
@@ -13,6 +13,7 @@
 
 #include "chromapact/aws/credentials.h"
 #include "chromapact/aws/http.h"
+#include "chromapact/aws/retry.h"
 #include "chromapact/status.h"
 
 namespace chromapact::aws::internal {
@@ -25,6 +26,8 @@ struct JsonServiceSpec {
 struct JsonCallOptions {
   int max_attempts = 3;
   int64_t timeout_ms = 10000;  // per attempt
+  int64_t base_delay_ms = 50;  // full-jitter backoff (retry.h)
+  int64_t cap_delay_ms = 2000;
 };
 
 class JsonService {
@@ -46,6 +49,7 @@ class JsonService {
   ClientConfig config_;
   JsonServiceSpec spec_;
   JsonCallOptions options_;
+  RetryPolicy retry_;
   std::string url_;   // endpoint + "/"
   std::string host_;  // Host header value: authority of url_
   std::unique_ptr<HttpClient> http_;
