@@ -4,7 +4,8 @@
 //   context, "env": [names]    returns the Context, _X_AMZN_TRACE_ID and the named variables
 //   error, "type", "message"   returns a function error
 //   throw, "message"           throws std::runtime_error; throw_int throws an int
-//   sleep, "ms"                sleeps, then returns {"slept_ms": ms}
+//   sleep, "ms"                sleeps, then returns {"slept_ms", "started_ms", "ended_ms", "pid"}
+//                              (Unix epoch ms around the sleep: tests check invocations never overlap)
 //   exit, "code"               ends the process at once with that exit code
 //   huge, "bytes"              returns a JSON string exactly `bytes` bytes long
 // Start-up, from the environment: CP_TEST_INIT_LOG=file appends "<pid>\n" (counts cold starts);
@@ -62,8 +63,13 @@ rt::HandlerResult Handle(const std::string& event, const rt::Context& ctx) {
   if (action == "throw_int") throw 42;
   if (action == "sleep") {
     const int ms = j.value("ms", 0);
+    const int64_t started = rt::NowUnixMs();
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    return rt::HandlerResult::Success(nlohmann::json({{"slept_ms", ms}}).dump());
+    return rt::HandlerResult::Success(nlohmann::json({{"slept_ms", ms},
+                                                      {"started_ms", started},
+                                                      {"ended_ms", rt::NowUnixMs()},
+                                                      {"pid", static_cast<int>(getpid())}})
+                                          .dump());
   }
   if (action == "exit") std::_Exit(j.value("code", 1));
   if (action == "huge") {
