@@ -9,8 +9,8 @@
 
 #include "chromapact/aws/credentials.h"
 #include "chromapact/aws/dynamodb.h"
+#include "chromapact/aws/s3.h"
 #include "chromapact/aws/sqs.h"
-#include "s3_mini.h"
 
 namespace chromapact::cli {
 namespace {
@@ -26,14 +26,6 @@ Result<aws::ClientConfig> ConfigFor(const std::string& service, const SmokeOptio
   CP_ASSIGN_OR_RETURN(aws::ClientConfig config, aws::ClientConfigFromEnvironment(service));
   if (!options.endpoint.empty()) config.endpoint = options.endpoint;
   return config;
-}
-
-// A status from an unexpected S3 answer (the interim S3 helper does not map errors).
-Status Expect(const Result<aws::HttpResponse>& r, int want, const std::string& what) {
-  if (!r.ok()) return r.status();
-  if (r->status == want) return Status::Ok();
-  return Status(StatusCode::kInternal, what + ": HTTP " + std::to_string(r->status) + " (wanted " +
-                                           std::to_string(want) + ") " + r->body.substr(0, 200));
 }
 
 // A write that had to lose: OK only for kPreconditionFailed.
@@ -57,7 +49,7 @@ Status RunSmoke(const SmokeOptions& options) {
                ddb_config.endpoint.empty() ? "<aws>" : ddb_config.endpoint.c_str(), s3_config.region.c_str(),
                prefix.c_str());
 
-  S3Mini s3(s3_config);
+  aws::S3Client s3(s3_config);
   aws::SqsClient sqs(sqs_config);
   aws::DynamoDbClient ddb(ddb_config);
 
@@ -65,36 +57,46 @@ Status RunSmoke(const SmokeOptions& options) {
   const std::string key = "smoke/hello world+1.txt";
   const std::string body = "hello from chromapact smoke\n";
   const std::string table = prefix + "-table";
-  std::string dlq_url, queue_url, receipt;
+  std::string etag, dlq_url, queue_url, receipt;
 
   std::vector<Step> steps = {
-      {"s3 CreateBucket " + bucket, [&] { return Expect(s3.Call("PUT", bucket, ""), 200, "CreateBucket"); }},
-      {"s3 PutObject " + key, [&] { return Expect(s3.Call("PUT", bucket, key, {}, body), 200, "PutObject"); }},
-      {"s3 GetObject (bytes compared)",
+      {"s3 CreateBucket " + bucket, [&] { return s3.CreateBucket(bucket); }},
+      {"s3 PutObject " + key,
        [&]() -> Status {
-         auto r = s3.Call("GET", bucket, key);
-         CP_RETURN_IF_ERROR(Expect(r, 200, "GetObject"));
-         if (r->body != body) return Internal("GetObject: body differs from what was put");
+         CP_ASSIGN_OR_RETURN(auto put, s3.PutObject(bucket, key, body));
+         etag = put.etag;
+         return Status::Ok();
+       }},
+      {"s3 GetObject (bytes and ETag compared)",
+       [&]() -> Status {
+         CP_ASSIGN_OR_RETURN(auto got, s3.GetObject(bucket, key));
+         if (got.body != body) return Internal("GetObject: body differs from what was put");
+         if (got.info.etag != etag) return Internal("GetObject: ETag " + got.info.etag + ", PutObject said " + etag);
          return Status::Ok();
        }},
       {"s3 ListObjectsV2 prefix=smoke/",
        [&]() -> Status {
-         auto r = s3.Call("GET", bucket, "", {{"list-type", "2"}, {"prefix", "smoke/"}});
-         CP_RETURN_IF_ERROR(Expect(r, 200, "ListObjectsV2"));
-         if (r->body.find("<Key>" + key + "</Key>") == std::string::npos) {
-           return Internal("ListObjectsV2: " + key + " not listed");
+         aws::S3ListRequest req;
+         req.bucket = bucket;
+         req.prefix = "smoke/";
+         CP_ASSIGN_OR_RETURN(auto page, s3.ListAllObjects(req));
+         if (page.objects.size() != 1 || page.objects[0].key != key || page.objects[0].size != body.size()) {
+           return Internal("ListObjectsV2: wanted exactly " + key + " with " + std::to_string(body.size()) + " bytes");
          }
          return Status::Ok();
        }},
       {"s3 PutObject If-None-Match:* on the existing key loses (412)",
        [&] {
-         return Expect(s3.Call("PUT", bucket, key, {}, "other", {{"if-none-match", "*"}}), 412,
-                       "create-only PutObject");
+         aws::S3PutOptions create_only;
+         create_only.if_none_match_any = true;
+         return ExpectLost(s3.PutObject(bucket, key, "other", create_only).status(), "create-only PutObject");
        }},
-      {"s3 DeleteObject, then HeadObject is 404",
+      {"s3 DeleteObject, then HeadObject is NotFound",
        [&]() -> Status {
-         CP_RETURN_IF_ERROR(Expect(s3.Call("DELETE", bucket, key), 204, "DeleteObject"));
-         return Expect(s3.Call("HEAD", bucket, key), 404, "HeadObject after delete");
+         CP_RETURN_IF_ERROR(s3.DeleteObject(bucket, key));
+         Status head = s3.HeadObject(bucket, key).status();
+         if (head.code() == StatusCode::kNotFound) return Status::Ok();
+         return head.ok() ? Internal("HeadObject found the deleted key") : head;
        }},
       {"sqs CreateQueue " + prefix + "-dlq.fifo",
        [&]() -> Status {
