@@ -45,6 +45,9 @@ class DeltaReader {
   // options.expected_dimension (kInvalidArgument), short input (kCorruption "truncated header").
   static Result<std::unique_ptr<DeltaReader>> Open(std::unique_ptr<ByteSource> source,
                                                    const DeltaOptions& options = {});
+  class Impl;
+  // Use Open(); public only so that std::make_unique can build it (Impl is not nameable outside).
+  explicit DeltaReader(std::unique_ptr<Impl> impl);
   ~DeltaReader();
   DeltaReader(const DeltaReader&) = delete;
   DeltaReader& operator=(const DeltaReader&) = delete;
@@ -68,8 +71,6 @@ class DeltaReader {
   bool done() const;
 
  private:
-  class Impl;
-  explicit DeltaReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
