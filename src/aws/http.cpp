@@ -166,6 +166,9 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
 
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Send the path as given: libcurl would otherwise squash "/./" and "/../" (RFC 3986 §5.2.4), but
+  // S3 keys like "a/./b" are literal and signed as such.
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);

@@ -173,7 +173,9 @@ class S3Client {
 
   // --- Buckets (tests, demo and deployment scripts) ---
 
-  // CreateBucket (with a LocationConstraint outside us-east-1). Errors: kAlreadyExists.
+  // CreateBucket (with a LocationConstraint outside us-east-1). Errors: kAlreadyExists
+  // (BucketAlreadyExists: another owner; BucketAlreadyOwnedByYou: outside us-east-1 only, since
+  // us-east-1 answers 200 for a bucket the caller already owns: S3 API Reference CreateBucket).
   Status CreateBucket(const std::string& bucket);
   // DeleteBucket; the bucket must be empty (else kInvalidArgument, code BucketNotEmpty).
   Status DeleteBucket(const std::string& bucket);
