@@ -169,7 +169,10 @@ InvokeResult Emulator::Invoke(std::string payload, const InvokeOptions& options)
     if (!st.ok()) finish(EmulatorError("Runtime.InvalidEntrypoint", st.message()), "error");
   }
   const uint64_t generation = sandbox_.generation;
-  const bool first_of_sandbox = !sandbox_.reached_next;
+  // Eager init may have finished before this invoke arrived: the first invoke a sandbox serves is
+  // still its cold one and carries Init Duration.
+  const bool first_of_sandbox = !sandbox_.served_invoke;
+  sandbox_.served_invoke = true;
   const auto pickup_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                   std::chrono::duration<double>(config_.init_timeout_s));
   cv_.notify_all();  // a runtime waiting in /next

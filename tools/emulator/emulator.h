@@ -126,6 +126,7 @@ class Emulator {
     pid_t pid = -1;
     bool alive = false;
     bool reached_next = false;  // init is over once the runtime asks for an event
+    bool served_invoke = false;  // an invocation was handed to this sandbox (REPORT's Init Duration)
     bool init_failed = false;
     std::optional<InvokeResult> init_error;
     Clock::time_point spawned;
