@@ -4,10 +4,10 @@
 //   chromapact-emulator --bootstrap build/lambdas/query/bootstrap --timeout 30 --ports-file ports.json
 //   curl -d '{"collection":"c"}' http://127.0.0.1:8080/2015-03-31/functions/function/invocations
 //
-// Room for later: an SQS event-source poller (--sqs-queue-url) that receives from the delta queue
-// with the SQS client (include/chromapact/aws/sqs.h), builds the SQS event (aws-notes.md §7), calls
-// Emulator::Invoke() and deletes the messages not named in batchItemFailures (FIFO: stop at the
-// first failure). It plugs in beside HttpFront; the emulator core needs no change.
+// With --sqs-queue-url it is also the function's SQS event source (sqs_poller.h): it receives from
+// the queue (credentials, region and endpoint from the environment: AWS_ENDPOINT_URL_SQS, ...),
+// invokes the function with SQS events and deletes the messages not named in batchItemFailures
+// (FIFO: none from the first failure on).
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,11 +16,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "chromapact/aws/sqs.h"
 #include "emulator.h"
 #include "http_front.h"
+#include "sqs_poller.h"
 
 namespace {
 
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
   std::string ports_file;
   std::vector<std::string> env_pairs;
   bool lazy = false;
+  chromapact::emulator::SqsPollerConfig sqs;
 
   CLI::App app{"Local AWS Lambda Runtime API emulator for one custom-runtime bootstrap (127.0.0.1 only)"};
   app.add_option("--bootstrap", config.bootstrap, "the runtime executable to run")->required()->check(CLI::ExistingFile);
@@ -78,9 +82,21 @@ int main(int argc, char** argv) {
   app.add_option("--task-root", config.task_root, "LAMBDA_TASK_ROOT (default: the bootstrap's directory)");
   app.add_option("--env", env_pairs, "KEY=VALUE for the bootstrap's environment (repeatable)");
   app.add_flag("--lazy-init", lazy, "start the bootstrap on the first invoke instead of at start-up");
+  app.add_option("--sqs-queue-url", sqs.queue_url,
+                 "also act as this SQS queue's event source (ReportBatchItemFailures semantics)");
+  app.add_option("--sqs-batch-size", sqs.batch_size, "messages per SQS event, 1..10")->capture_default_str();
+  app.add_option("--sqs-wait-seconds", sqs.wait_time_seconds, "long-poll time of each ReceiveMessage, 0..20")
+      ->capture_default_str();
+  app.add_option("--sqs-visibility-timeout", sqs.visibility_timeout,
+                 "visibility timeout (s) of received messages; -1 = the queue's")
+      ->capture_default_str();
   app.add_option("args", config.bootstrap_args, "arguments for the bootstrap (after --)");
   CLI11_PARSE(app, argc, argv);
   config.eager_init = !lazy;
+  if (!(config.timeout_s > 0)) {  // also catches an unparsable $AWS_LAMBDA_FUNCTION_TIMEOUT (atof gives 0)
+    std::cerr << "chromapact-emulator: the timeout must be a positive number of seconds\n";
+    return 2;
+  }
   for (const auto& kv : env_pairs) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -126,10 +142,28 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  std::unique_ptr<chromapact::emulator::SqsPoller> poller;
+  if (!sqs.queue_url.empty()) {
+    auto client_config = chromapact::aws::ClientConfigFromEnvironment("sqs");
+    chromapact::Status st = client_config.status();
+    if (st.ok()) {
+      poller = std::make_unique<chromapact::emulator::SqsPoller>(
+          emulator, std::make_unique<chromapact::aws::SqsClient>(*client_config), sqs);
+      st = poller->Start();
+    }
+    if (!st.ok()) {
+      std::cerr << "chromapact-emulator: --sqs-queue-url: " << st.ToString() << "\n";
+      emulator.Shutdown();
+      front.Stop();
+      return 1;
+    }
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
   std::fprintf(stderr, "chromapact-emulator: signal %d, shutting down\n", sig);
-  emulator.Shutdown();
+  emulator.Shutdown();  // first: releases a poller waiting in Invoke()
+  if (poller) poller->Stop();
   front.Stop();
   return 0;
 }

@@ -8,6 +8,10 @@
 //                              (Unix epoch ms around the sleep: tests check invocations never overlap)
 //   exit, "code"               ends the process at once with that exit code
 //   huge, "bytes"              returns a JSON string exactly `bytes` bytes long
+// An SQS event ({"Records":[...]}, no "action") is answered as a compactor would with partial batch
+// responses: each record's body {"result":"ok"|"fail"|"error"} -> "fail" records are listed in
+// batchItemFailures, any "error" makes the whole invocation a function error. With
+// CP_TEST_SQS_LOG=file each record is appended to that file as one JSON line first.
 // Start-up, from the environment: CP_TEST_INIT_LOG=file appends "<pid>\n" (counts cold starts);
 // CP_TEST_INIT_FAIL=1 reports an init error and exits 1; CP_TEST_INIT_EXIT=n exits with n
 // without reporting; CP_TEST_INIT_SLEEP_MS=n sleeps before the loop; CP_TEST_MAX_RESPONSE_BYTES=n
@@ -34,9 +38,25 @@ std::string Env(const char* name) {
   return v != nullptr ? v : "";
 }
 
+rt::HandlerResult HandleSqs(const nlohmann::json& event) {
+  const std::string log = Env("CP_TEST_SQS_LOG");
+  nlohmann::json failures = nlohmann::json::array();
+  bool error = false;
+  for (const auto& record : event["Records"]) {
+    if (!log.empty()) std::ofstream(log, std::ios::app) << record.dump() << "\n";
+    const nlohmann::json body = nlohmann::json::parse(record.value("body", ""), nullptr, false);
+    const std::string result = body.is_object() ? body.value("result", "ok") : "ok";
+    if (result == "fail") failures.push_back({{"itemIdentifier", record.value("messageId", "")}});
+    if (result == "error") error = true;
+  }
+  if (error) return rt::HandlerResult::Failure("Function.BatchError", "a record asked for a function error");
+  return rt::HandlerResult::Success(nlohmann::json({{"batchItemFailures", failures}}).dump());
+}
+
 rt::HandlerResult Handle(const std::string& event, const rt::Context& ctx) {
   const nlohmann::json j = nlohmann::json::parse(event, nullptr, false);
   if (!j.is_object()) return rt::HandlerResult::Failure("InvalidArgument", "event: not a JSON object");
+  if (j.contains("Records") && !j.contains("action")) return HandleSqs(j);
   const std::string action = j.value("action", "");
   if (action == "echo") return rt::HandlerResult::Success(event);
   if (action == "context") {
