@@ -1,0 +1,303 @@
+// Chroma $regex (Rust regex crate syntax) -> std::wregex ECMAScript, and the SQLite REGEXP function.
+#include "store/filter_regex.h"
+
+#include <sqlite3.h>
+
+#include <cwctype>
+#include <memory>
+
+#include "chromapact/store/filter.h"
+
+namespace chromapact::store::internal {
+namespace {
+
+bool IsHex(wchar_t c) { return (c >= L'0' && c <= L'9') || (c >= L'a' && c <= L'f') || (c >= L'A' && c <= L'F'); }
+
+// A literal code point in ECMAScript form (escaped when it is a metacharacter or a control char).
+std::wstring Literal(wchar_t c) {
+  static const std::wstring kMeta = L"\\^$.|?*+()[]{}/-";
+  if (kMeta.find(c) != std::wstring::npos) return std::wstring(L"\\") + c;
+  if (c < 0x20) {
+    static const wchar_t* kHex = L"0123456789ABCDEF";
+    return std::wstring(L"\\x") + kHex[(c >> 4) & 0xf] + kHex[c & 0xf];
+  }
+  return std::wstring(1, c);
+}
+
+class Translator {
+ public:
+  explicit Translator(std::wstring p) : p_(std::move(p)) {}
+
+  Result<ChromaRegex> Run() {
+    CP_RETURN_IF_ERROR(LeadingFlags());
+    while (i_ < p_.size()) {
+      wchar_t c = p_[i_];
+      if (extended_ && (c == L' ' || c == L'\t' || c == L'\n' || c == L'\r' || c == L'\f' || c == L'\v')) {
+        ++i_;
+      } else if (extended_ && c == L'#') {
+        while (i_ < p_.size() && p_[i_] != L'\n') ++i_;
+      } else if (c == L'\\') {
+        CP_RETURN_IF_ERROR(Escape(/*in_class=*/false));
+      } else if (c == L'[') {
+        CP_RETURN_IF_ERROR(Class());
+      } else if (c == L'(') {
+        CP_RETURN_IF_ERROR(Group());
+      } else if (c == L'.') {
+        out_.ecmascript += dot_all_ ? L"[\\s\\S]" : L"[^\\n]";
+        ++i_;
+      } else {
+        out_.ecmascript += c;
+        ++i_;
+      }
+    }
+    return out_;
+  }
+
+ private:
+  Status Error(const std::string& what) { return InvalidArgument(what + " at offset " + std::to_string(i_)); }
+
+  Status LeadingFlags() {
+    while (p_.compare(i_, 2, L"(?") == 0) {
+      size_t j = i_ + 2;
+      std::wstring flags;
+      while (j < p_.size() && std::wstring(L"imsxU-R").find(p_[j]) != std::wstring::npos) flags += p_[j++];
+      if (j >= p_.size() || p_[j] != L')' || flags.empty()) return Status::Ok();  // not a flag group
+      for (wchar_t f : flags) {
+        if (f == L'i') out_.flags |= std::regex_constants::icase;
+        else if (f == L'm') out_.flags |= std::regex_constants::multiline;
+        else if (f == L's') dot_all_ = true;
+        else if (f == L'x') extended_ = true;
+        else return Error(std::string("regex flag '") + static_cast<char>(f) + "' is not supported");
+      }
+      i_ = j + 1;
+    }
+    return Status::Ok();
+  }
+
+  Status Group() {
+    if (p_.compare(i_, 2, L"(?") != 0) {
+      out_.ecmascript += L'(';
+      ++i_;
+      return Status::Ok();
+    }
+    if (p_.compare(i_, 3, L"(?:") == 0) {
+      out_.ecmascript += L"(?:";
+      i_ += 3;
+      return Status::Ok();
+    }
+    if (p_.compare(i_, 3, L"(?=") == 0 || p_.compare(i_, 3, L"(?!") == 0 || p_.compare(i_, 4, L"(?<=") == 0 ||
+        p_.compare(i_, 4, L"(?<!") == 0) {
+      return Error("look-around, including look-ahead and look-behind, is not supported");
+    }
+    size_t name_start = 0;
+    if (p_.compare(i_, 4, L"(?P<") == 0) name_start = i_ + 4;
+    else if (p_.compare(i_, 3, L"(?<") == 0) name_start = i_ + 3;
+    if (name_start) {
+      size_t close = p_.find(L'>', name_start);
+      if (close == std::wstring::npos || close == name_start) return Error("invalid capture group name");
+      out_.ecmascript += L'(';
+      i_ = close + 1;
+      return Status::Ok();
+    }
+    return Error("flag groups are only supported at the start of the pattern");
+  }
+
+  // \x{HEX} or \xHH at p_[i_] == 'x' (after the backslash); appends the code point.
+  Status Hex(bool in_class) {
+    ++i_;
+    std::wstring digits;
+    if (i_ < p_.size() && p_[i_] == L'{') {
+      size_t close = p_.find(L'}', i_);
+      if (close == std::wstring::npos) return Error("unclosed \\x{...}");
+      digits = p_.substr(i_ + 1, close - i_ - 1);
+      i_ = close + 1;
+    } else {
+      digits = p_.substr(i_, 2);
+      i_ += 2;
+      if (digits.size() != 2) return Error("incomplete \\xHH escape");
+    }
+    if (digits.empty() || digits.size() > 8) return Error("invalid hex escape");
+    uint32_t cp = 0;
+    for (wchar_t d : digits) {
+      if (!IsHex(d)) return Error("invalid hex escape");
+      cp = cp * 16 + static_cast<uint32_t>(d <= L'9' ? d - L'0' : (d | 0x20) - L'a' + 10);
+    }
+    if (cp > 0x10FFFF) return Error("hex escape beyond U+10FFFF");
+    wchar_t w = static_cast<wchar_t>(cp);
+    out_.ecmascript += in_class && w == L']' ? L"\\]" : Literal(w);
+    return Status::Ok();
+  }
+
+  Status Escape(bool in_class) {
+    ++i_;  // backslash
+    if (i_ >= p_.size()) return Error("incomplete escape sequence, reached end of pattern prematurely");
+    wchar_t c = p_[i_];
+    if (c == L'x') return Hex(in_class);
+    if (c >= L'0' && c <= L'9') return Error("backreferences are not supported");
+    if (c == L'p' || c == L'P') return Error("Unicode classes (\\p, \\P) are not supported by chromapact");
+    if (!in_class && (c == L'A' || c == L'z')) {
+      if (out_.flags & std::regex_constants::multiline) return Error("\\A and \\z with (?m) are not supported");
+      out_.ecmascript += c == L'A' ? L'^' : L'$';
+      ++i_;
+      return Status::Ok();
+    }
+    static const std::wstring kClassEsc = L"dDwWsS";
+    static const std::wstring kAssertEsc = L"bB";
+    static const std::wstring kCtrlEsc = L"ntrfv";
+    if (kClassEsc.find(c) != std::wstring::npos || kCtrlEsc.find(c) != std::wstring::npos ||
+        (!in_class && kAssertEsc.find(c) != std::wstring::npos)) {
+      out_.ecmascript += L'\\';
+      out_.ecmascript += c;
+      ++i_;
+      return Status::Ok();
+    }
+    if (c == L'a') {
+      out_.ecmascript += L"\\x07";
+      ++i_;
+      return Status::Ok();
+    }
+    // Rust allows escaping any ASCII punctuation (meta or not) and whitespace.
+    if (c < 0x80 && !std::iswalnum(static_cast<wint_t>(c))) {
+      out_.ecmascript += Literal(c);
+      ++i_;
+      return Status::Ok();
+    }
+    return Error("unrecognized escape sequence");
+  }
+
+  Status Class() {
+    out_.ecmascript += L'[';
+    ++i_;
+    if (i_ < p_.size() && p_[i_] == L'^') {
+      out_.ecmascript += L'^';
+      ++i_;
+    }
+    bool first = true;
+    while (i_ < p_.size()) {
+      wchar_t c = p_[i_];
+      if (c == L']' && !first) {
+        out_.ecmascript += L']';
+        ++i_;
+        return Status::Ok();
+      }
+      if (c == L']') {  // leading ']' is a literal in Rust
+        out_.ecmascript += L"\\]";
+        ++i_;
+      } else if (c == L'\\') {
+        CP_RETURN_IF_ERROR(Escape(/*in_class=*/true));
+      } else if (c == L'[' && p_.compare(i_, 2, L"[:") == 0) {
+        size_t close = p_.find(L":]", i_ + 2);
+        if (close == std::wstring::npos) return Error("unclosed [:class:]");
+        out_.ecmascript += p_.substr(i_, close + 2 - i_);
+        i_ = close + 2;
+      } else if (c == L'[') {
+        return Error("nested character classes are not supported by chromapact");
+      } else if ((c == L'&' || c == L'-' || c == L'~') && i_ + 1 < p_.size() && p_[i_ + 1] == c) {
+        return Error("character class set operations are not supported by chromapact");
+      } else {
+        out_.ecmascript += c;
+        ++i_;
+      }
+      first = false;
+    }
+    return Error("unclosed character class");
+  }
+
+  std::wstring p_;
+  size_t i_ = 0;
+  bool dot_all_ = false;
+  bool extended_ = false;
+  ChromaRegex out_;
+};
+
+void RegexDelete(void* p) { std::unique_ptr<std::wregex> owned(static_cast<std::wregex*>(p)); }
+
+// regexp(pattern, text): SQLite evaluates `text REGEXP pattern` as regexp(pattern, text).
+void RegexpFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  auto* re = static_cast<std::wregex*>(sqlite3_get_auxdata(ctx, 0));
+  std::unique_ptr<std::wregex> local;
+  if (re == nullptr) {
+    const char* pattern = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    auto compiled = CompileChromaRegex(pattern ? pattern : "");
+    if (!compiled.ok()) {
+      std::string msg = "$regex: " + compiled.status().message();
+      sqlite3_result_error(ctx, msg.c_str(), -1);
+      return;
+    }
+    local = std::make_unique<std::wregex>(std::move(compiled).value());
+    re = local.get();
+  }
+  const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  int n = sqlite3_value_bytes(argv[1]);
+  bool hit = false;
+  try {
+    hit = std::regex_search(Utf8ToWide(text ? text : "", static_cast<size_t>(n)), *re);
+  } catch (const std::regex_error& e) {  // e.g. error_complexity on a pathological pattern
+    sqlite3_result_error(ctx, (std::string("$regex: ") + e.what()).c_str(), -1);
+    return;
+  }
+  sqlite3_result_int(ctx, hit ? 1 : 0);
+  // SQLite owns (and may immediately destroy) what we hand over; `re` is not used after this.
+  if (local) sqlite3_set_auxdata(ctx, 0, local.release(), RegexDelete);
+}
+
+}  // namespace
+
+std::wstring Utf8ToWide(const char* s, size_t n) {
+  std::wstring out;
+  out.reserve(n);
+  const auto* b = reinterpret_cast<const unsigned char*>(s);
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = b[i];
+    uint32_t cp = 0;
+    int len = 0;
+    if (c < 0x80) cp = c, len = 1;
+    else if ((c & 0xE0) == 0xC0) cp = c & 0x1F, len = 2;
+    else if ((c & 0xF0) == 0xE0) cp = c & 0x0F, len = 3;
+    else if ((c & 0xF8) == 0xF0) cp = c & 0x07, len = 4;
+    bool ok = len > 0 && i + static_cast<size_t>(len) <= n;
+    for (int k = 1; ok && k < len; ++k) {
+      if ((b[i + k] & 0xC0) != 0x80) ok = false;
+      else cp = (cp << 6) | (b[i + k] & 0x3F);
+    }
+    if (!ok) {
+      out += static_cast<wchar_t>(0xFFFD);
+      ++i;
+      continue;
+    }
+    out += static_cast<wchar_t>(cp);
+    i += static_cast<size_t>(len);
+  }
+  return out;
+}
+
+Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern) {
+  return Translator(Utf8ToWide(pattern.data(), pattern.size())).Run();
+}
+
+Result<std::wregex> CompileChromaRegex(const std::string& pattern) {
+  CP_ASSIGN_OR_RETURN(ChromaRegex t, TranslateChromaRegex(pattern));
+  try {
+    return std::wregex(t.ecmascript, t.flags);
+  } catch (const std::regex_error& e) {
+    return InvalidArgument(std::string("regex parse error: ") + e.what());
+  }
+}
+
+}  // namespace chromapact::store::internal
+
+namespace chromapact::store {
+
+Status RegisterRegexp(sqlite3* db) {
+  int rc = sqlite3_create_function_v2(db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                      internal::RegexpFunc, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return Internal(std::string("register REGEXP: ") + sqlite3_errmsg(db));
+  return Status::Ok();
+}
+
+}  // namespace chromapact::store

@@ -1,0 +1,32 @@
+// Chroma's $regex dialect (the Rust `regex` crate, as used by Chroma 1.5.9) mapped onto
+// std::wregex ECMAScript over UTF-32 code points. Internal to the filter/REGEXP implementation.
+#pragma once
+
+#include <regex>
+#include <string>
+
+#include "chromapact/status.h"
+
+namespace chromapact::store::internal {
+
+struct ChromaRegex {
+  std::wstring ecmascript;  // translated pattern
+  std::regex_constants::syntax_option_type flags = std::regex_constants::ECMAScript;
+};
+
+// Translates a Chroma (Rust regex) pattern. Supported: leading flag groups (?i) (?m) (?s) (?x)
+// (combinable, e.g. (?is)), (?P<name>..) and (?<name>..) (become plain groups), (?:..), \x{HEX},
+// \xHH, \A, \z, `.` = any code point but \n (all with (?s)), classes incl. [[:alpha:]].
+// Errors (kInvalidArgument), like Chroma: look-around, backreferences, unknown escapes, a trailing
+// backslash. Not supported here (kInvalidArgument naming the construct): \p{..}/\P{..}, flag groups
+// after the start or scoped (?i:..), class set operations (&&, --, ~~).
+// Differences kept: \d \w \s \b are ASCII (Rust: Unicode); (?i) folds only ASCII letters.
+Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern);
+
+// Translates and compiles; the std::regex_error text goes into the kInvalidArgument message.
+Result<std::wregex> CompileChromaRegex(const std::string& pattern);
+
+// UTF-8 -> UTF-32 (invalid bytes become U+FFFD).
+std::wstring Utf8ToWide(const char* s, size_t n);
+
+}  // namespace chromapact::store::internal
