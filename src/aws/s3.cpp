@@ -33,6 +33,25 @@ Result<uint64_t> FileSize(const std::string& op, const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// A conditional PUT that was retried may lose to itself: the first attempt stored the object but its
+// answer was lost, so the retry gets 412. When the object now holds exactly our bytes (single-part
+// ETag = quoted hex MD5), the write did happen and is reported as a success.
+Result<S3PutResult> FinishConditionalPut(S3Client* client, Result<HttpResponse> sent, int attempts,
+                                         const std::string& bucket, const std::string& key,
+                                         const S3PutOptions& options, const std::string& md5_hex) {
+  if (sent.ok()) return S3PutResult{sent->Header("etag")};
+  const bool conditional = options.if_none_match_any || !options.if_match.empty();
+  if (!conditional || attempts < 2 || sent.status().code() != StatusCode::kPreconditionFailed) return sent.status();
+  auto head = client->HeadObject(bucket, key);
+  const std::string ours = "\"" + md5_hex + "\"";
+  if (head.ok() && head->etag == ours) return S3PutResult{ours};
+  return sent.status();
+}
+
+}  // namespace
+
 std::unique_ptr<HttpClient> S3Client::Impl::AcquireHttp() {
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -50,10 +69,11 @@ void S3Client::Impl::ReleaseHttp(std::unique_ptr<HttpClient> http) {
   if (pool.size() < 16) pool.push_back(std::move(http));
 }
 
-Result<HttpResponse> S3Client::Impl::Execute(const S3Call& call) {
+Result<HttpResponse> S3Client::Impl::Execute(const S3Call& call, int* attempts) {
   std::unique_ptr<HttpClient> http = AcquireHttp();
   HttpResponse answer;
-  Status st = retry.Run(/*idempotent=*/true, [&](int) -> Status {
+  Status st = retry.Run(/*idempotent=*/true, [&](int n) -> Status {
+    if (attempts != nullptr) *attempts = n;
     auto req = s3_wire::BuildSigned(config, call.spec);
     if (!req.ok()) return req.status().WithContext(call.op + ": signing");
     req->body = call.body;
@@ -125,8 +145,9 @@ Result<S3PutResult> S3Client::PutObject(const std::string& bucket, const std::st
   call.spec.headers.emplace_back("content-md5", d.md5_base64);
   s3_wire::AddPutHeaders(options, /*content=*/true, /*conditions=*/true, &call.spec.headers);
   call.body = body;
-  CP_ASSIGN_OR_RETURN(HttpResponse resp, impl_->Execute(call));
-  return S3PutResult{resp.Header("etag")};
+  int attempts = 0;
+  auto sent = impl_->Execute(call, &attempts);
+  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options, d.md5_hex);
 }
 
 Result<S3PutResult> S3Client::PutObjectFromFile(const std::string& bucket, const std::string& key,
@@ -146,8 +167,9 @@ Result<S3PutResult> S3Client::PutObjectFromFile(const std::string& bucket, const
   s3_wire::AddPutHeaders(options, true, true, &call.spec.headers);
   call.body_file = path;
   call.body_file_length = static_cast<int64_t>(size);
-  CP_ASSIGN_OR_RETURN(HttpResponse resp, impl_->Execute(call));
-  return S3PutResult{resp.Header("etag")};
+  int attempts = 0;
+  auto sent = impl_->Execute(call, &attempts);
+  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options, digests->md5_hex);
 }
 
 Result<S3PutResult> S3Client::PutFile(const std::string& bucket, const std::string& key, const std::string& path,

@@ -31,8 +31,9 @@ struct S3Client::Impl {
       : config(std::move(c)), options(o), retry(o.retry) {}
 
   // Signs and sends `call` (re-signed on every attempt), retried per `retry`. Returns the 2xx
-  // (or accepted 304) answer, else the mapped error Status.
-  Result<HttpResponse> Execute(const S3Call& call);
+  // (or accepted 304) answer, else the mapped error Status. `attempts`, when set, receives how
+  // many attempts were made.
+  Result<HttpResponse> Execute(const S3Call& call, int* attempts = nullptr);
 
   // HttpClients are pooled: each thread of a call holds its own while it sends.
   std::unique_ptr<HttpClient> AcquireHttp();

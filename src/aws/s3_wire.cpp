@@ -289,7 +289,8 @@ Status ErrorFromResponse(const std::string& op, const HttpResponse& resp) {
 }
 
 Digests DigestOf(const std::string& data) {
-  return {Sha256Hex(data), Base64Encode(Md5(data))};
+  const std::string md5 = Md5(data);
+  return {Sha256Hex(data), Base64Encode(md5), HexEncode(md5)};
 }
 
 Result<Digests> DigestFileRange(const std::string& path, uint64_t offset, uint64_t length) {
@@ -324,6 +325,7 @@ Result<Digests> DigestFileRange(const std::string& path, uint64_t offset, uint64
   d.sha256_hex = HexEncode(std::string_view(reinterpret_cast<char*>(out), n));
   EVP_DigestFinal_ex(md5.get(), out, &n);
   d.md5_base64 = Base64Encode(std::string_view(reinterpret_cast<char*>(out), n));
+  d.md5_hex = HexEncode(std::string_view(reinterpret_cast<char*>(out), n));
   return d;
 }
 

@@ -97,6 +97,7 @@ Status ErrorFromResponse(const std::string& op, const HttpResponse& resp);
 struct Digests {
   std::string sha256_hex;
   std::string md5_base64;
+  std::string md5_hex;  // lowercase: a single-part object's ETag is this in double quotes
 };
 Digests DigestOf(const std::string& data);
 // Errors: kIOError when the file cannot be opened or is shorter than offset + length.

@@ -27,9 +27,12 @@
 // Messages name the operation, bucket and key; they never contain secrets.
 //
 // Retries: every operation here is idempotent by S3 semantics and is retried per S3Options::retry
-// (retry.h) with a fresh signature. One caveat: a conditional PutObject (If-None-Match: *) whose
-// first attempt was stored but whose answer was lost is answered 412 on the retry; callers that
-// must know compare HeadObject's ETag with their body's MD5 (single-part ETag = hex MD5 in quotes).
+// (retry.h) with a fresh signature. A conditional PutObject / PutObjectFromFile (If-None-Match: * or
+// If-Match) whose first attempt was stored but whose answer was lost gets 412 on the retry; then the
+// client heads the key and reports success when the object's ETag is our body's MD5 (the single-part
+// ETag), i.e. the object holds exactly our bytes. CompleteMultipartUpload has no such check: a
+// retried conditional complete may report kPreconditionFailed or kNotFound (NoSuchUpload) although
+// the object was written.
 //
 // Thread safety: an S3Client may be used from many threads at once; it keeps a pool of HttpClients
 // (one keep-alive connection each), created on demand.

@@ -1,0 +1,165 @@
+// S3Client against a scripted loopback server, for the faults moto cannot produce on demand:
+// retries of 503 SlowDown and of a 200 carrying <Error> (re-signed, file body re-sent whole), a
+// conditional PUT whose first answer was lost, no retry of permanent errors, and a multipart upload
+// whose parts go out in parallel and which is aborted when a part fails.
+#include "chromapact/aws/s3.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+
+#include "chromapact/crypto.h"
+#include "support/paths.h"
+#include "support/scripted_http.h"
+
+namespace chromapact::aws {
+namespace {
+
+using testing::ScriptedHttpServer;
+using testing::ScriptedReply;
+using testing::ScriptedRequest;
+
+S3Options FastRetries() {
+  S3Options o;
+  o.retry = RetryOptions{3, 1, 5};
+  o.part_size = 5 * kMiB;
+  o.upload_concurrency = 3;
+  return o;
+}
+
+ClientConfig Config(const std::string& endpoint) {
+  ClientConfig c;
+  c.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+  c.region = "us-east-1";
+  c.endpoint = endpoint;
+  return c;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& data) {
+  const std::string path = testing::MakeTempDir("s3_client") + "/" + name;
+  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  return path;
+}
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+TEST(S3ClientTest, RetriesSlowDownWithAFreshSignatureAndTheWholeFileBody) {
+  const std::string data(300000, 'z');
+  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.index == 0) return {503, "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>", {}};
+    return {200, "", {{"ETag", Quoted(HexEncode(Md5(r.body)))}}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  auto put = s3.PutObjectFromFile("b", "k 1", WriteTemp("f.bin", data));
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->etag, Quoted(HexEncode(Md5(data))));
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  for (const auto& r : reqs) {
+    EXPECT_EQ(r.method, "PUT");
+    EXPECT_EQ(r.target, "/b/k%201");
+    EXPECT_TRUE(r.body == data);
+    EXPECT_EQ(r.Header("x-amz-content-sha256"), Sha256Hex(data));
+    EXPECT_EQ(r.Header("content-md5"), Base64Encode(Md5(data)));
+    EXPECT_NE(r.Header("authorization").find("Credential=AKIDEXAMPLE/"), std::string::npos);
+  }
+}
+
+TEST(S3ClientTest, ErrorInsideA200CopyAnswerIsRetried) {
+  ScriptedHttpServer server([](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.index == 0) return {200, "<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>", {}};
+    return {200, "<CopyObjectResult><ETag>&quot;abc&quot;</ETag></CopyObjectResult>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  auto copy = s3.CopyObject("src", "a/b+c", "dst", "d");
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->etag, "\"abc\"");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].Header("x-amz-copy-source"), "src/a/b%2Bc");
+}
+
+TEST(S3ClientTest, PermanentErrorsAreNotRetried) {
+  ScriptedHttpServer server([](const ScriptedRequest&) -> ScriptedReply {
+    return {412, "<Error><Code>PreconditionFailed</Code><Condition>If-None-Match</Condition></Error>",
+            {{"x-amz-request-id", "RID-1"}}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  S3PutOptions o;
+  o.if_none_match_any = true;
+  auto put = s3.PutObject("b", "k", "v", o);
+  ASSERT_EQ(put.status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_EQ(put.status().aws()->request_id, "RID-1");
+  EXPECT_EQ(server.requests().size(), 1u);  // no retry, and no HEAD after a first-attempt 412
+  EXPECT_EQ(server.requests()[0].Header("if-none-match"), "*");
+}
+
+TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) {
+  const std::string body = "pointer-v2";
+  std::string stored_etag = Quoted(HexEncode(Md5(body)));
+  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.method == "HEAD") return {200, "", {{"ETag", stored_etag}}};
+    if (r.index == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};  // stored, answer lost
+    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  S3PutOptions o;
+  o.if_none_match_any = true;
+  auto put = s3.PutObject("b", "ptr", body, o);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->etag, stored_etag);
+  EXPECT_EQ(server.requests().size(), 3u);
+
+  stored_etag = Quoted(HexEncode(Md5("someone else's bytes")));  // a real conflict stays one
+  auto lost = s3.PutObject("b", "ptr", body, o);
+  EXPECT_EQ(lost.status().code(), StatusCode::kPreconditionFailed) << lost.status().ToString();
+}
+
+TEST(S3ClientTest, MultipartPartsGoOutInParallelAndAFailedPartAbortsTheUpload) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0, max_in_flight = 0;
+  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.method == "POST" && r.target.find("?uploads") != std::string::npos) {
+      return {200, "<InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>", {}};
+    }
+    if (r.method == "PUT") {
+      // Hold each part until two are in flight at once (deadline 5 s): proves parallel uploads.
+      std::unique_lock<std::mutex> l(mu);
+      max_in_flight = std::max(max_in_flight, ++in_flight);
+      cv.notify_all();
+      cv.wait_for(l, std::chrono::seconds(5), [&] { return max_in_flight >= 2; });
+      --in_flight;
+      if (r.target.find("partNumber=2&") != std::string::npos) {
+        return {403, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", {}};
+      }
+      return {200, "", {{"ETag", Quoted(HexEncode(Md5(r.body)))}}};
+    }
+    if (r.method == "DELETE") return {204, "", {}};
+    return {400, "<Error><Code>Unexpected</Code></Error>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  const std::string path = WriteTemp("big.bin", std::string(11 * kMiB, 'q'));  // 3 parts
+  auto put = s3.UploadFileMultipart("b", "big", path);
+  ASSERT_EQ(put.status().code(), StatusCode::kPermissionDenied) << put.status().ToString();
+  EXPECT_EQ(put.status().aws()->error_code, "AccessDenied");
+  EXPECT_GE(max_in_flight, 2);
+  bool aborted = false, completed = false;
+  for (const auto& r : server.requests()) {
+    if (r.method == "DELETE" && r.target == "/b/big?uploadId=UP1") aborted = true;
+    if (r.method == "POST" && r.target.find("uploadId=") != std::string::npos) completed = true;
+    if (r.method == "PUT") {
+      EXPECT_EQ(r.Header("content-md5"), Base64Encode(Md5(r.body)));
+      EXPECT_LE(r.body.size(), 5 * kMiB);
+    }
+  }
+  EXPECT_TRUE(aborted);
+  EXPECT_FALSE(completed);
+  EXPECT_GE(server.connections(), 2);  // each uploading thread had its own connection
+}
+
+}  // namespace
+}  // namespace chromapact::aws
