@@ -1,0 +1,248 @@
+// LeaseTable against moto_server with signature checking on (aws-notes §1, §4): two owners racing
+// for one lease, expiry takeover with an injected clock (no sleeps), heartbeat / release by a stale
+// owner, and the fence growing on every acquisition, release included.
+#include "chromapact/pipeline/lease.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "support/moto.h"
+
+namespace chromapact::pipeline {
+namespace {
+
+using testing::MotoServer;
+
+constexpr const char* kTable = "chromapact-leases";
+constexpr int64_t kT0 = 1764000000000;  // 2025-11-24, epoch ms
+constexpr int64_t kTtl = 1000;
+
+// One compactor's view: its own client (DynamoDbClient is not thread-safe), store and table.
+struct Node {
+  std::unique_ptr<KvStore> kv;
+  std::unique_ptr<LeaseTable> leases;
+};
+
+class LeaseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto m = MotoServer::Start();
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    moto_ = std::move(m).value();
+    auto admin = moto_->Admin();
+    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
+    aws::DynamoDbClient ddb(moto_->Config(*admin));
+    aws::CreateTableRequest req;
+    req.table = kTable;
+    req.partition_key = kPartitionKey;
+    auto t = ddb.CreateTable(req);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    // The compactor's rights on the table and nothing else.
+    auto c = moto_->CreateUser(
+        "compactor",
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
+        R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    creds_ = *c;
+    auto auth = moto_->EnableAuth();
+    ASSERT_TRUE(auth.ok()) << auth.ToString();
+  }
+  static void TearDownTestSuite() {
+    creds_.reset();
+    moto_.reset();
+  }
+
+  void SetUp() override { ASSERT_NE(moto_, nullptr); }
+
+  Node NewNode(LeaseOptions options = {kTtl}) {
+    Node n;
+    n.kv = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*creds_)), kTable);
+    n.leases = std::make_unique<LeaseTable>(n.kv.get(), &clock_, options);
+    return n;
+  }
+
+  static std::unique_ptr<MotoServer> moto_;
+  static std::optional<aws::Credentials> creds_;
+  ManualClock clock_{kT0};
+};
+
+std::unique_ptr<MotoServer> LeaseTest::moto_;
+std::optional<aws::Credentials> LeaseTest::creds_;
+
+TEST_F(LeaseTest, TwoOwnersRaceOnlyOneWinsAndFenceGrowsEveryRound) {
+  const ShardId shard{"race", 0};
+  Node a = NewNode();
+  Node b = NewNode();
+  int64_t last_fence = 0;
+  int wins_a = 0;
+  for (int round = 0; round < 8; ++round) {
+    std::promise<void> go;
+    std::shared_future<void> start = go.get_future().share();
+    auto race = [&](Node* n, const std::string& owner) {
+      start.wait();
+      std::optional<LeaseState> holder;
+      auto r = n->leases->Acquire(shard, owner, &holder);
+      return std::make_pair(std::move(r), holder);
+    };
+    auto fa = std::async(std::launch::async, race, &a, "owner-a");
+    auto fb = std::async(std::launch::async, race, &b, "owner-b");
+    go.set_value();
+    auto ra = fa.get();
+    auto rb = fb.get();
+    ASSERT_NE(ra.first.ok(), rb.first.ok()) << "round " << round << ": a=" << ra.first.status().ToString()
+                                            << " b=" << rb.first.status().ToString();
+    auto& win = ra.first.ok() ? ra.first : rb.first;
+    auto& lose = ra.first.ok() ? rb : ra;
+    const std::string winner = ra.first.ok() ? "owner-a" : "owner-b";
+    wins_a += ra.first.ok() ? 1 : 0;
+    EXPECT_EQ(win->owner, winner);
+    EXPECT_EQ(win->fence, last_fence + 1) << "round " << round;
+    EXPECT_EQ(win->expires_at_ms, clock_.NowMs() + kTtl);
+    EXPECT_EQ(lose.first.status().code(), StatusCode::kPreconditionFailed) << lose.first.status().ToString();
+    EXPECT_NE(lose.first.status().message().find("held by '" + winner + "'"), std::string::npos)
+        << lose.first.status().message();
+    ASSERT_TRUE(lose.second.has_value());
+    EXPECT_EQ(lose.second->owner, winner);
+    EXPECT_EQ(lose.second->fence, win->fence);
+    last_fence = win->fence;
+    // The winner lets go; the next round races again from a released item.
+    Node& holder = ra.first.ok() ? a : b;
+    ASSERT_TRUE(holder.leases->Release(*win).ok());
+    clock_.Advance(1);
+  }
+  EXPECT_EQ(last_fence, 8);
+  auto state = a.leases->Read(shard);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_TRUE(state->has_value());
+  EXPECT_EQ((*state)->fence, 8);
+  EXPECT_EQ((*state)->owner, "");
+  EXPECT_FALSE((*state)->HeldAt(clock_.NowMs()));
+  std::cout << "owner-a won " << wins_a << " of 8 rounds\n";
+}
+
+TEST_F(LeaseTest, ExpiryTakeoverWithInjectedClock) {
+  const ShardId shard{"expiry", 3};
+  Node a = NewNode();
+  Node b = NewNode();
+  auto la = a.leases->Acquire(shard, "A");
+  ASSERT_TRUE(la.ok()) << la.status().ToString();
+  EXPECT_EQ(la->fence, 1);
+  EXPECT_EQ(la->expires_at_ms, kT0 + kTtl);
+
+  // Up to and including the expiry instant the lease is A's (the condition is expires_at < now).
+  for (int64_t at : {kT0 + 1, kT0 + kTtl / 2, kT0 + kTtl}) {
+    clock_.Set(at);
+    std::optional<LeaseState> holder;
+    auto lb = b.leases->Acquire(shard, "B", &holder);
+    EXPECT_EQ(lb.status().code(), StatusCode::kPreconditionFailed) << "at " << at << ": " << lb.status().ToString();
+    ASSERT_TRUE(holder.has_value());
+    EXPECT_EQ(holder->owner, "A");
+    EXPECT_EQ(holder->expires_at_ms, kT0 + kTtl);
+    EXPECT_TRUE(holder->HeldAt(at));
+  }
+
+  clock_.Set(kT0 + kTtl + 1);
+  auto lb = b.leases->Acquire(shard, "B");
+  ASSERT_TRUE(lb.ok()) << lb.status().ToString();
+  EXPECT_EQ(lb->fence, 2);
+  EXPECT_EQ(lb->expires_at_ms, kT0 + kTtl + 1 + kTtl);
+
+  // A stalled past its expiry: its heartbeat and release must not touch B's lease.
+  auto hb = a.leases->Heartbeat(*la);
+  EXPECT_EQ(hb.status().code(), StatusCode::kAborted) << hb.status().ToString();
+  EXPECT_NE(hb.status().message().find("lost by 'A' (fence 1)"), std::string::npos) << hb.status().message();
+  EXPECT_NE(hb.status().message().find("held by 'B' (fence 2)"), std::string::npos) << hb.status().message();
+  Status rel = a.leases->Release(*la);
+  EXPECT_EQ(rel.code(), StatusCode::kAborted) << rel.ToString();
+
+  auto state = b.leases->Read(shard);
+  ASSERT_TRUE(state.ok() && state->has_value()) << state.status().ToString();
+  EXPECT_EQ((*state)->owner, "B");
+  EXPECT_EQ((*state)->fence, 2);
+  EXPECT_EQ((*state)->expires_at_ms, lb->expires_at_ms);
+  EXPECT_EQ((*state)->acquired_at_ms, kT0 + kTtl + 1);
+}
+
+TEST_F(LeaseTest, HeartbeatExtendsAndKeepsOthersOut) {
+  const ShardId shard{"heartbeat", 0};
+  Node a = NewNode();
+  Node b = NewNode();
+  auto la = a.leases->Acquire(shard, "A");
+  ASSERT_TRUE(la.ok()) << la.status().ToString();
+  clock_.Advance(kTtl * 9 / 10);
+  auto hb = a.leases->Heartbeat(*la);
+  ASSERT_TRUE(hb.ok()) << hb.status().ToString();
+  EXPECT_EQ(hb->fence, la->fence);
+  EXPECT_EQ(hb->expires_at_ms, clock_.NowMs() + kTtl);
+  // Past the first expiry but inside the extended one: still A's.
+  clock_.Set(la->expires_at_ms + 1);
+  EXPECT_EQ(b.leases->Acquire(shard, "B").status().code(), StatusCode::kPreconditionFailed);
+  // The same owner acquiring again is refused too: it must heartbeat.
+  EXPECT_EQ(a.leases->Acquire(shard, "A").status().code(), StatusCode::kPreconditionFailed);
+
+  // A heartbeat naming another acquisition's fence (same owner name) is a lost lease.
+  Lease stale = *hb;
+  stale.fence += 5;
+  EXPECT_EQ(a.leases->Heartbeat(stale).status().code(), StatusCode::kAborted);
+}
+
+TEST_F(LeaseTest, ReleaseKeepsFenceIsIdempotentAndLetsOthersInAtOnce) {
+  const ShardId shard{"release", 1};
+  Node a = NewNode();
+  Node b = NewNode();
+  auto la = a.leases->Acquire(shard, "A");
+  ASSERT_TRUE(la.ok()) << la.status().ToString();
+  ASSERT_TRUE(a.leases->Release(*la).ok());
+  ASSERT_TRUE(a.leases->Release(*la).ok()) << "a retried release of our own lease is OK";
+  // A released lease cannot be revived by its old holder.
+  EXPECT_EQ(a.leases->Heartbeat(*la).status().code(), StatusCode::kAborted);
+
+  auto state = a.leases->Read(shard);
+  ASSERT_TRUE(state.ok() && state->has_value());
+  EXPECT_EQ((*state)->owner, "");
+  EXPECT_EQ((*state)->expires_at_ms, 0);
+  EXPECT_EQ((*state)->fence, 1);
+
+  // No clock movement needed: a released lease is free now, and the fence continues from 1.
+  auto lb = b.leases->Acquire(shard, "B");
+  ASSERT_TRUE(lb.ok()) << lb.status().ToString();
+  EXPECT_EQ(lb->fence, 2);
+  Status late = a.leases->Release(*la);
+  EXPECT_EQ(late.code(), StatusCode::kAborted) << late.ToString();
+  EXPECT_NE(late.message().find("held by 'B'"), std::string::npos) << late.message();
+  auto still = b.leases->Read(shard);
+  ASSERT_TRUE(still.ok() && still->has_value());
+  EXPECT_EQ((*still)->owner, "B");
+}
+
+TEST_F(LeaseTest, ShardsAreIndependentAndNeverLeasedReadsEmpty) {
+  Node a = NewNode();
+  auto none = a.leases->Read({"untouched", 0});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+  auto s0 = a.leases->Acquire({"multi", 0}, "A");
+  auto s1 = a.leases->Acquire({"multi", 1}, "A");
+  ASSERT_TRUE(s0.ok() && s1.ok());
+  EXPECT_EQ(s0->fence, 1);
+  EXPECT_EQ(s1->fence, 1);
+}
+
+TEST_F(LeaseTest, BadArgumentsAreRejectedBeforeAnyRequest) {
+  Node a = NewNode();
+  EXPECT_EQ(a.leases->Acquire({"docs", 0}, "").status().code(), StatusCode::kInvalidArgument);
+  auto hash = a.leases->Acquire({"do#cs", 0}, "A");
+  EXPECT_EQ(hash.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(hash.status().message().find("'#'"), std::string::npos) << hash.status().message();
+  EXPECT_EQ(a.leases->Acquire({"docs", -1}, "A").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(a.leases->Heartbeat(Lease{{"docs", 0}, "A", 0, 0}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(LeaseKeys, FollowDesign) {
+  EXPECT_EQ(LeaseKey({"docs", 2}), "LOCK#docs#2");
+  EXPECT_EQ(PointerKey({"docs", 2}), "PTR#docs#2");
+}
+
+}  // namespace
+}  // namespace chromapact::pipeline
