@@ -1,0 +1,269 @@
+// The snapshot manifest (manifest.h): JSON encode/decode/validate, directory hashing, diff.
+#include "chromapact/codec/manifest.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "chromapact/codec/ulid.h"
+#include "chromapact/crypto.h"
+
+namespace chromapact::codec {
+namespace {
+
+namespace fs = std::filesystem;
+
+Status CheckPath(const std::string& path, const std::string& field) {
+  if (path.empty()) return InvalidArgument(field + ": empty path");
+  if (path.front() == '/') return InvalidArgument(field + ": must be relative (" + path + ")");
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    std::string seg = path.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") {
+      return InvalidArgument(field + ": empty, \".\" or \"..\" segment in " + path);
+    }
+    start = end + 1;
+  }
+  for (unsigned char c : path) {
+    if (c < 0x20 || c == 0x7F || c == '\\') {
+      return InvalidArgument(field + ": control character or backslash in path");
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsLowerHex64(const std::string& s) {
+  return s.size() == 64 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// Typed field access for DecodeManifest; errors are kCorruption naming the key.
+template <typename T>
+Status Get(const nlohmann::json& j, const char* key, T* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return Corruption(std::string("manifest: missing key \"") + key + "\"");
+  try {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!it->is_string()) throw std::invalid_argument("type");
+    } else if constexpr (std::is_unsigned_v<T>) {
+      if (!it->is_number_unsigned()) throw std::invalid_argument("type");
+      if (it->template get<uint64_t>() > std::numeric_limits<T>::max()) throw std::invalid_argument("range");
+    } else {
+      if (!it->is_number_integer()) throw std::invalid_argument("type");
+    }
+    *out = it->template get<T>();
+  } catch (const std::exception&) {
+    return Corruption(std::string("manifest: \"") + key + "\" has the wrong type or range");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateManifest(const Manifest& m) {
+  if (m.format_version != kManifestFormatVersion) {
+    return NotSupported("manifest: format_version " + std::to_string(m.format_version) + " (this reader reads " +
+                        std::to_string(kManifestFormatVersion) + ")");
+  }
+  if (m.collection.empty()) return InvalidArgument("collection: must not be empty");
+  if (m.version == 0) return InvalidArgument("version: must be >= 1");
+  if (m.parent_version && *m.parent_version >= m.version) {
+    return InvalidArgument("parent_version: " + std::to_string(*m.parent_version) + " is not below version " +
+                           std::to_string(m.version));
+  }
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const std::string field = "files[" + std::to_string(i) + "]";
+    CP_RETURN_IF_ERROR(CheckPath(m.files[i].path, field + ".path"));
+    if (!IsLowerHex64(m.files[i].sha256)) return InvalidArgument(field + ".sha256: expected 64 lowercase hex digits");
+    if (i > 0 && !(m.files[i - 1].path < m.files[i].path)) {
+      return InvalidArgument(field + ".path: not sorted after files[" + std::to_string(i - 1) +
+                             "] or duplicate (" + m.files[i].path + ")");
+    }
+  }
+  for (size_t i = 0; i < m.applied_delta_ids.size(); ++i) {
+    const std::string field = "applied_delta_ids[" + std::to_string(i) + "]";
+    CP_RETURN_IF_ERROR(ValidateUlid(m.applied_delta_ids[i], field));
+    if (i > 0 && !(m.applied_delta_ids[i - 1] < m.applied_delta_ids[i])) {
+      return InvalidArgument(field + ": not sorted or duplicate");
+    }
+  }
+  if (m.writer_id.empty()) return InvalidArgument("writer_id: must not be empty");
+  return Status::Ok();
+}
+
+Result<std::string> EncodeManifest(const Manifest& m) {
+  CP_RETURN_IF_ERROR(ValidateManifest(m));
+  nlohmann::ordered_json j;
+  j["format_version"] = m.format_version;
+  j["collection"] = m.collection;
+  j["shard"] = m.shard;
+  j["version"] = m.version;
+  j["parent_version"] = m.parent_version ? nlohmann::ordered_json(*m.parent_version) : nlohmann::ordered_json(nullptr);
+  j["files"] = nlohmann::ordered_json::array();
+  for (const auto& f : m.files) {
+    nlohmann::ordered_json e;
+    e["path"] = f.path;
+    e["size"] = f.size;
+    e["sha256"] = f.sha256;
+    j["files"].push_back(std::move(e));
+  }
+  j["record_count"] = m.record_count;
+  j["dimension"] = m.dimension;
+  j["applied_delta_ids"] = m.applied_delta_ids;
+  j["created_at_ms"] = m.created_at_ms;
+  j["writer_id"] = m.writer_id;
+  try {
+    return j.dump(2) + "\n";
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("manifest: not valid UTF-8 (") + e.what() + ")");
+  }
+}
+
+Result<Manifest> DecodeManifest(std::string_view json_text) {
+  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Corruption("manifest: not valid JSON");
+  if (!j.is_object()) return Corruption("manifest: top level is not an object");
+  Manifest m;
+  CP_RETURN_IF_ERROR(Get(j, "format_version", &m.format_version));
+  if (m.format_version != kManifestFormatVersion) {
+    return NotSupported("manifest: format_version " + std::to_string(m.format_version));
+  }
+  CP_RETURN_IF_ERROR(Get(j, "collection", &m.collection));
+  CP_RETURN_IF_ERROR(Get(j, "shard", &m.shard));
+  CP_RETURN_IF_ERROR(Get(j, "version", &m.version));
+  auto parent = j.find("parent_version");
+  if (parent != j.end() && !parent->is_null()) {
+    uint64_t p = 0;
+    CP_RETURN_IF_ERROR(Get(j, "parent_version", &p));
+    m.parent_version = p;
+  }
+  auto files = j.find("files");
+  if (files == j.end() || !files->is_array()) return Corruption("manifest: \"files\" missing or not a list");
+  for (size_t i = 0; i < files->size(); ++i) {
+    const auto& e = (*files)[i];
+    if (!e.is_object()) return Corruption("manifest: files[" + std::to_string(i) + "] is not an object");
+    ManifestFile f;
+    Status st = Get(e, "path", &f.path);
+    if (st.ok()) st = Get(e, "size", &f.size);
+    if (st.ok()) st = Get(e, "sha256", &f.sha256);
+    if (!st.ok()) return st.WithContext("files[" + std::to_string(i) + "]");
+    m.files.push_back(std::move(f));
+  }
+  CP_RETURN_IF_ERROR(Get(j, "record_count", &m.record_count));
+  CP_RETURN_IF_ERROR(Get(j, "dimension", &m.dimension));
+  auto applied = j.find("applied_delta_ids");
+  if (applied == j.end() || !applied->is_array()) {
+    return Corruption("manifest: \"applied_delta_ids\" missing or not a list");
+  }
+  for (size_t i = 0; i < applied->size(); ++i) {
+    if (!(*applied)[i].is_string()) return Corruption("manifest: applied_delta_ids[" + std::to_string(i) + "] is not a string");
+    m.applied_delta_ids.push_back((*applied)[i].get<std::string>());
+  }
+  CP_RETURN_IF_ERROR(Get(j, "created_at_ms", &m.created_at_ms));
+  CP_RETURN_IF_ERROR(Get(j, "writer_id", &m.writer_id));
+  Status st = ValidateManifest(m);
+  if (!st.ok()) return Corruption("manifest: " + st.message());
+  return m;
+}
+
+Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return NotFound("manifest: directory " + dir + " does not exist");
+  std::vector<ManifestFile> out;
+  fs::recursive_directory_iterator it(dir, ec), end;
+  if (ec) return IOError("manifest: list " + dir + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) return IOError("manifest: list " + dir + ": " + ec.message());
+    fs::file_status st = it->symlink_status(ec);
+    if (ec) return IOError("manifest: stat " + it->path().string() + ": " + ec.message());
+    if (!fs::is_regular_file(st)) continue;
+    std::string rel = it->path().lexically_relative(dir).generic_string();
+    if (rel == kManifestFileName) continue;
+    CP_RETURN_IF_ERROR(CheckPath(rel, "file " + rel));
+    ManifestFile f;
+    f.path = rel;
+    f.size = fs::file_size(it->path(), ec);
+    if (ec) return IOError("manifest: size of " + it->path().string() + ": " + ec.message());
+    CP_ASSIGN_OR_RETURN(f.sha256, Sha256HexOfFile(it->path().string()));
+    out.push_back(std::move(f));
+  }
+  std::sort(out.begin(), out.end(), [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
+  return out;
+}
+
+Status VerifyDirectory(const std::string& dir, const Manifest& manifest) {
+  for (const auto& f : manifest.files) {
+    fs::path p = fs::path(dir) / f.path;
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) return NotFound("manifest: file " + f.path + " missing in " + dir);
+    uint64_t size = fs::file_size(p, ec);
+    if (ec) return IOError("manifest: size of " + p.string() + ": " + ec.message());
+    if (size != f.size) {
+      return Corruption("manifest: file " + f.path + " has " + std::to_string(size) + " bytes, manifest says " +
+                        std::to_string(f.size));
+    }
+    CP_ASSIGN_OR_RETURN(std::string sha, Sha256HexOfFile(p.string()));
+    if (sha != f.sha256) return Corruption("manifest: file " + f.path + " SHA-256 mismatch");
+  }
+  return Status::Ok();
+}
+
+uint64_t ManifestDiff::bytes_to_fetch() const {
+  uint64_t n = 0;
+  for (const auto& f : added) n += f.size;
+  for (const auto& f : changed) n += f.size;
+  return n;
+}
+
+ManifestDiff DiffManifests(const Manifest& from, const Manifest& to) {
+  std::map<std::string, const ManifestFile*> old_files;
+  for (const auto& f : from.files) old_files[f.path] = &f;
+  ManifestDiff d;
+  for (const auto& f : to.files) {
+    auto it = old_files.find(f.path);
+    if (it == old_files.end()) {
+      d.added.push_back(f);
+    } else {
+      (*it->second == f ? d.unchanged : d.changed).push_back(f);
+      old_files.erase(it);
+    }
+  }
+  for (const auto& [path, f] : old_files) d.removed.push_back(*f);
+  auto by_path = [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; };
+  for (auto* v : {&d.added, &d.removed, &d.changed, &d.unchanged}) std::sort(v->begin(), v->end(), by_path);
+  return d;
+}
+
+bool HasAppliedDelta(const Manifest& manifest, std::string_view delta_id) {
+  return std::binary_search(manifest.applied_delta_ids.begin(), manifest.applied_delta_ids.end(), delta_id,
+                            [](std::string_view a, std::string_view b) { return a < b; });
+}
+
+void AddAppliedDeltaIds(Manifest* manifest, const std::vector<std::string>& delta_ids) {
+  auto& ids = manifest->applied_delta_ids;
+  ids.insert(ids.end(), delta_ids.begin(), delta_ids.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+}
+
+size_t PruneAppliedDeltaIds(Manifest* manifest, uint64_t cutoff_ms) {
+  auto& ids = manifest->applied_delta_ids;
+  size_t before = ids.size();
+  ids.erase(std::remove_if(ids.begin(), ids.end(),
+                           [&](const std::string& id) {
+                             auto t = UlidTimeMs(id);
+                             return t.ok() && *t < cutoff_ms;
+                           }),
+            ids.end());
+  return before - ids.size();
+}
+
+}  // namespace chromapact::codec
