@@ -1,0 +1,53 @@
+// Persist: HNSW folders of changed VECTOR segments (HnswSegment::Save, Chroma 1.5.9 layout) and
+// max_seq_id of both segments = the last log seq applied (chroma-format.md §6); optional log purge
+// that keeps the row at min(max_seq_id) (gotcha (a), §3).
+#include <filesystem>
+#include <limits>
+
+#include "store/metadata_segment.h"
+#include "store/store_impl.h"
+
+namespace chromapact::store::internal {
+namespace fs = std::filesystem;
+
+Status StoreImpl::Persist(const PersistOptions& options) {
+  CP_RETURN_IF_ERROR(RequireWritable("persist"));
+  std::vector<CollectionState*> saved;
+  for (auto& [name, c] : collections_) {
+    if (!c->vectors) continue;
+    const fs::path folder = fs::path(dir_) / c->info.vector_segment_id;
+    std::error_code ec;
+    const bool missing = !fs::exists(folder / "header.bin", ec);
+    if (!c->vectors_dirty && !missing && c->vector_persisted_seq >= c->applied_seq) continue;
+    CP_RETURN_IF_ERROR(c->vectors->Save(folder.string()).WithContext("persist collection " + name));
+    saved.push_back(c.get());
+  }
+  CP_ASSIGN_OR_RETURN(auto txn, Transaction::Begin(*db_));
+  for (CollectionState* c : saved) {
+    if (c->applied_seq == 0) continue;
+    CP_RETURN_IF_ERROR(WriteMaxSeqId(*db_, c->info.vector_segment_id, c->applied_seq));
+    CP_RETURN_IF_ERROR(WriteMaxSeqId(*db_, c->info.metadata_segment_id, c->applied_seq));
+  }
+  if (options.purge_log) {
+    int64_t min_seq = std::numeric_limits<int64_t>::max();
+    for (auto& [name, c] : collections_) {
+      for (const std::string* seg : {&c->info.vector_segment_id, &c->info.metadata_segment_id}) {
+        CP_ASSIGN_OR_RETURN(int64_t s, ReadMaxSeqId(*db_, *seg));
+        min_seq = std::min(min_seq, s);
+      }
+    }
+    if (!collections_.empty() && min_seq > 0) {
+      CP_ASSIGN_OR_RETURN(Stmt * st, db_->Prepare("DELETE FROM embeddings_queue WHERE seq_id < ?"));
+      st->Bind(1, min_seq);
+      CP_RETURN_IF_ERROR(st->Run().WithContext("purge embeddings_queue"));
+    }
+  }
+  CP_RETURN_IF_ERROR(txn->Commit());
+  for (CollectionState* c : saved) {
+    c->vectors_dirty = false;
+    c->vector_persisted_seq = std::max(c->vector_persisted_seq, c->applied_seq);
+  }
+  return Status::Ok();
+}
+
+}  // namespace chromapact::store::internal
