@@ -1,0 +1,145 @@
+// `chromapact smoke` (tools/chromapact, what scripts/demo runs) as a real process against moto_server
+// with signature checking on: every step passes with an admin's keys; a wrong secret fails at the
+// first step with SignatureDoesNotMatch, exit status 1 and no secret in the output; no subcommand is
+// a usage error.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/moto.h"
+#include "support/paths.h"
+
+extern char** environ;
+
+namespace chromapact {
+namespace {
+
+using testing::MotoServer;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs the CLI with `args` and the given AWS_* variables replacing the inherited ones.
+CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& aws_env) {
+  const std::string dir = testing::MakeTempDir("cli-smoke");
+  const std::string out = dir + "/stdout", err = dir + "/stderr";
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("AWS_", 0) != 0) env.emplace_back(*e);
+  }
+  env.insert(env.end(), aws_env.begin(), aws_env.end());
+  std::vector<std::string> argv = {testing::BuildDir() + "/tools/chromapact/chromapact"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : env) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  CliRun r;
+  int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    r.err = "posix_spawn " + argv[0] + " failed: " + std::to_string(rc);
+    return r;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = ReadFile(out);
+  r.err = ReadFile(err);
+  return r;
+}
+
+// Progress lines "[ n/N] <step> ... <verdict> (x.y ms)" whose verdict is `verdict`.
+size_t StepLines(const std::string& out, const std::string& verdict) {
+  std::istringstream in(out);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '[' && line.find(" " + verdict + " (") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+class CliSmokeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto m = MotoServer::Start();
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    moto_ = std::move(m).value();
+    ASSERT_TRUE(moto_->EnableAuth().ok());
+  }
+  static void TearDownTestSuite() { moto_.reset(); }
+
+  std::vector<std::string> Env(const aws::Credentials& c) {
+    return {"AWS_ACCESS_KEY_ID=" + c.access_key_id, "AWS_SECRET_ACCESS_KEY=" + c.secret_access_key,
+            "AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=" + moto_->endpoint()};
+  }
+
+  static std::unique_ptr<MotoServer> moto_;
+};
+
+std::unique_ptr<MotoServer> CliSmokeTest::moto_;
+
+TEST_F(CliSmokeTest, EveryStepPassesWithSignatureCheckingOn) {
+  auto admin = moto_->Admin();
+  ASSERT_TRUE(admin.ok());
+  CliRun r = RunCli({"smoke", "--prefix", "cli-smoke-ok"}, Env(*admin));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(StepLines(r.out, "ok"), 14u) << r.out;
+  EXPECT_EQ(StepLines(r.out, "FAILED"), 0u) << r.out;
+  EXPECT_NE(r.out.find("[14/14] dynamodb PutItem attribute_not_exists(pk) again loses"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("smoke: all 14 steps ok"), std::string::npos) << r.out;
+  // The names are the prefix's: a second run with the same prefix finds the bucket taken.
+  CliRun again = RunCli({"smoke", "--prefix", "cli-smoke-ok"}, Env(*admin));
+  EXPECT_EQ(again.exit_code, 1) << again.out << again.err;
+  EXPECT_NE(again.err.find("AlreadyExists"), std::string::npos) << again.err;
+}
+
+TEST_F(CliSmokeTest, WrongSecretFailsTheFirstStepWithoutLeakingIt) {
+  auto admin = moto_->Admin();
+  ASSERT_TRUE(admin.ok());
+  aws::Credentials wrong = *admin;
+  wrong.secret_access_key = "wrong-" + wrong.secret_access_key;
+  CliRun r = RunCli({"smoke", "--prefix", "cli-smoke-bad"}, Env(wrong));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("[ 1/14] s3 CreateBucket cli-smoke-bad"), std::string::npos) << r.out;
+  EXPECT_EQ(StepLines(r.out, "FAILED"), 1u) << r.out;
+  EXPECT_EQ(StepLines(r.out, "ok"), 0u) << r.out;
+  EXPECT_NE(r.err.find("SignatureDoesNotMatch"), std::string::npos) << r.err;
+  EXPECT_EQ((r.out + r.err).find(wrong.secret_access_key), std::string::npos);
+  EXPECT_EQ((r.out + r.err).find(admin->secret_access_key), std::string::npos);
+}
+
+TEST_F(CliSmokeTest, MissingCredentialsAndMissingSubcommandAreErrors) {
+  CliRun no_creds = RunCli({"smoke"}, {"AWS_ENDPOINT_URL=" + moto_->endpoint()});
+  EXPECT_EQ(no_creds.exit_code, 1);
+  EXPECT_NE(no_creds.err.find("AWS_ACCESS_KEY_ID"), std::string::npos) << no_creds.err;
+  CliRun usage = RunCli({}, {});
+  EXPECT_NE(usage.exit_code, 0);
+  EXPECT_NE(usage.exit_code, 1) << "a usage error is not a failed run";
+}
+
+}  // namespace
+}  // namespace chromapact
