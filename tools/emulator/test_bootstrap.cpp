@@ -10,7 +10,8 @@
 //   huge, "bytes"              returns a JSON string exactly `bytes` bytes long
 // An SQS event ({"Records":[...]}, no "action") is answered as a compactor would with partial batch
 // responses: each record's body {"result":"ok"|"fail"|"error"} -> "fail" records are listed in
-// batchItemFailures, any "error" makes the whole invocation a function error. With
+// batchItemFailures, any "error" makes the whole invocation a function error; a body with "answer"
+// makes that JSON value the whole response instead (to test odd partial batch responses). With
 // CP_TEST_SQS_LOG=file each record is appended to that file as one JSON line first.
 // Start-up, from the environment: CP_TEST_INIT_LOG=file appends "<pid>\n" (counts cold starts);
 // CP_TEST_INIT_FAIL=1 reports an init error and exits 1; CP_TEST_INIT_EXIT=n exits with n
@@ -42,14 +43,21 @@ rt::HandlerResult HandleSqs(const nlohmann::json& event) {
   const std::string log = Env("CP_TEST_SQS_LOG");
   nlohmann::json failures = nlohmann::json::array();
   bool error = false;
+  const nlohmann::json* answer = nullptr;
+  nlohmann::json answer_value;
   for (const auto& record : event["Records"]) {
     if (!log.empty()) std::ofstream(log, std::ios::app) << record.dump() << "\n";
     const nlohmann::json body = nlohmann::json::parse(record.value("body", ""), nullptr, false);
     const std::string result = body.is_object() ? body.value("result", "ok") : "ok";
     if (result == "fail") failures.push_back({{"itemIdentifier", record.value("messageId", "")}});
     if (result == "error") error = true;
+    if (body.is_object() && body.contains("answer")) {
+      answer_value = body["answer"];
+      answer = &answer_value;
+    }
   }
   if (error) return rt::HandlerResult::Failure("Function.BatchError", "a record asked for a function error");
+  if (answer != nullptr) return rt::HandlerResult::Success(answer->dump());
   return rt::HandlerResult::Success(nlohmann::json({{"batchItemFailures", failures}}).dump());
 }
 

@@ -51,6 +51,16 @@ class SqsEventSourceTest : public ::testing::Test {
     return url.ok() ? *url : "";
   }
 
+  // Sends one message whose body is `body`; returns its message id.
+  std::string SendBody(const std::string& url, const json& body) {
+    aws::SendMessageRequest req;
+    req.queue_url = url;
+    req.body = body.dump();
+    auto sent = sqs_->SendMessage(req);
+    EXPECT_TRUE(sent.ok()) << sent.status().ToString();
+    return sent.ok() ? sent->message_id : "";
+  }
+
   // Sends one message per result ("ok" / "fail" / "error") in one batch; returns their message ids.
   std::vector<std::string> Send(const std::string& url, const std::vector<std::string>& results, bool fifo = false) {
     std::vector<aws::SendMessageBatchEntry> entries;
@@ -74,12 +84,13 @@ class SqsEventSourceTest : public ::testing::Test {
     return ids;
   }
 
-  std::unique_ptr<EmulatorProcess> StartEmulator(const std::string& url) {
+  std::unique_ptr<EmulatorProcess> StartEmulator(const std::string& url) { return StartEmulator(url, log_); }
+  std::unique_ptr<EmulatorProcess> StartEmulator(const std::string& url, const std::string& log) {
     auto emu = std::make_unique<EmulatorProcess>(
         std::vector<std::string>{"--bootstrap", TestBootstrapPath(), "--sqs-queue-url", url, "--sqs-wait-seconds",
                                  "1"},
         std::vector<std::pair<std::string, std::string>>{
-            {"CP_TEST_SQS_LOG", log_},
+            {"CP_TEST_SQS_LOG", log},
             {"CHROMAPACT_LOG_LEVEL", "error"},
             {"AWS_ACCESS_KEY_ID", admin_->access_key_id},
             {"AWS_SECRET_ACCESS_KEY", admin_->secret_access_key},
@@ -91,9 +102,10 @@ class SqsEventSourceTest : public ::testing::Test {
   }
 
   // The records the bootstrap saw, in order.
-  std::vector<json> Records() const {
+  std::vector<json> Records() const { return Records(log_); }
+  static std::vector<json> Records(const std::string& log) {
     std::vector<json> out;
-    const std::string text = ReadFile(log_);
+    const std::string text = ReadFile(log);
     size_t pos = 0;
     while (true) {
       const size_t nl = text.find('\n', pos);
@@ -103,16 +115,21 @@ class SqsEventSourceTest : public ::testing::Test {
     }
     return out;
   }
-  std::map<std::string, int> Deliveries() const {
+  std::map<std::string, int> Deliveries() const { return Deliveries(log_); }
+  static std::map<std::string, int> Deliveries(const std::string& log) {
     std::map<std::string, int> n;
-    for (const auto& r : Records()) ++n[r["messageId"].get<std::string>()];
+    for (const auto& r : Records(log)) ++n[r["messageId"].get<std::string>()];
     return n;
   }
   // Waits until every id in `ids` was delivered at least `times` times.
   bool WaitDelivered(const std::vector<std::string>& ids, int times, std::chrono::seconds timeout) {
+    return WaitDelivered(log_, ids, times, timeout);
+  }
+  static bool WaitDelivered(const std::string& log, const std::vector<std::string>& ids, int times,
+                            std::chrono::seconds timeout) {
     return WaitFor(
         [&] {
-          const auto n = Deliveries();
+          const auto n = Deliveries(log);
           for (const auto& id : ids) {
             auto it = n.find(id);
             if (it == n.end() || it->second < times) return false;
@@ -142,7 +159,7 @@ class SqsEventSourceTest : public ::testing::Test {
     aws::ReceiveMessageRequest req;
     req.queue_url = url;
     req.max_number_of_messages = 10;
-    req.wait_time_seconds = 2;
+    req.wait_time_seconds = 1;
     auto got = sqs_->ReceiveMessage(req);
     if (got.ok()) {
       for (const auto& m : *got) ids.insert(m.message_id);
@@ -224,6 +241,35 @@ TEST_F(SqsEventSourceTest, FifoKeepsEverythingFromTheFirstFailureOn) {
   const auto left = Remaining(url, 1);
   EXPECT_TRUE(left.count(ids[1])) << "the failed message must stay";
   EXPECT_FALSE(left.count(ids[0]));
+}
+
+TEST_F(SqsEventSourceTest, OddPartialBatchResponses) {
+  // An itemIdentifier naming no message of the batch fails the whole batch; a null answer and an
+  // empty list are full successes (services-sqs-errorhandling.html, aws-notes.md §7). Three queues,
+  // three emulators, side by side.
+  const std::string bad_url = NewQueue("es-bad-id");
+  const std::string null_url = NewQueue("es-null");
+  const std::string empty_url = NewQueue("es-empty");
+  const std::string bad = SendBody(bad_url, {{"answer", {{"batchItemFailures", {{{"itemIdentifier", "no-such"}}}}}}});
+  const std::string null_id = SendBody(null_url, {{"answer", nullptr}});
+  const std::string empty_id = SendBody(empty_url, {{"answer", {{"batchItemFailures", json::array()}}}});
+  const std::string dir = MakeTempDir("sqs-odd");
+  auto bad_emu = StartEmulator(bad_url, dir + "/bad.jsonl");
+  auto null_emu = StartEmulator(null_url, dir + "/null.jsonl");
+  auto empty_emu = StartEmulator(empty_url, dir + "/empty.jsonl");
+  ASSERT_TRUE(bad_emu->ok() && null_emu->ok() && empty_emu->ok());
+  // By the time the bad one came back (visibility timeout 1 s), the others would have too.
+  ASSERT_TRUE(WaitDelivered(dir + "/bad.jsonl", {bad}, 2, std::chrono::seconds(20))) << bad_emu->Log();
+  ASSERT_TRUE(WaitDelivered(dir + "/null.jsonl", {null_id}, 1, std::chrono::seconds(5)));
+  ASSERT_TRUE(WaitDelivered(dir + "/empty.jsonl", {empty_id}, 1, std::chrono::seconds(5)));
+  bad_emu->Stop();
+  null_emu->Stop();
+  empty_emu->Stop();
+  EXPECT_EQ(Deliveries(dir + "/null.jsonl").at(null_id), 1);
+  EXPECT_EQ(Deliveries(dir + "/empty.jsonl").at(empty_id), 1);
+  EXPECT_TRUE(Remaining(null_url, 0).empty());
+  EXPECT_TRUE(Remaining(empty_url, 0).empty());
+  EXPECT_EQ(Remaining(bad_url, 1), std::set<std::string>{bad});
 }
 
 }  // namespace
