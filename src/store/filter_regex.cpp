@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 
 #include <cwctype>
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "chromapact/store/filter.h"
 
@@ -24,17 +26,27 @@ std::wstring Literal(wchar_t c) {
   return std::wstring(1, c);
 }
 
+bool IsLower(wchar_t c) { return c >= L'a' && c <= L'z'; }
+bool IsUpper(wchar_t c) { return c >= L'A' && c <= L'Z'; }
+wchar_t OtherCase(wchar_t c) { return IsLower(c) ? c - 32 : IsUpper(c) ? c + 32 : c; }
+
+// Rust regex flags that can change inside a pattern.
+struct Flags {
+  bool icase = false;    // (?i): implemented by expanding ASCII letters to [aA] / class ranges
+  bool dot_all = false;  // (?s)
+  bool extended = false; // (?x)
+};
+
 class Translator {
  public:
   explicit Translator(std::wstring p) : p_(std::move(p)) {}
 
   Result<ChromaRegex> Run() {
-    CP_RETURN_IF_ERROR(LeadingFlags());
     while (i_ < p_.size()) {
       wchar_t c = p_[i_];
-      if (extended_ && (c == L' ' || c == L'\t' || c == L'\n' || c == L'\r' || c == L'\f' || c == L'\v')) {
+      if (flags_.extended && (c == L' ' || c == L'\t' || c == L'\n' || c == L'\r' || c == L'\f' || c == L'\v')) {
         ++i_;
-      } else if (extended_ && c == L'#') {
+      } else if (flags_.extended && c == L'#') {
         while (i_ < p_.size() && p_[i_] != L'\n') ++i_;
       } else if (c == L'\\') {
         CP_RETURN_IF_ERROR(Escape(/*in_class=*/false));
@@ -42,11 +54,17 @@ class Translator {
         CP_RETURN_IF_ERROR(Class());
       } else if (c == L'(') {
         CP_RETURN_IF_ERROR(Group());
+      } else if (c == L')') {
+        if (stack_.empty()) return Error("unopened group");
+        flags_ = stack_.back();
+        stack_.pop_back();
+        out_.ecmascript += L')';
+        ++i_;
       } else if (c == L'.') {
-        out_.ecmascript += dot_all_ ? L"[\\s\\S]" : L"[^\\n]";
+        out_.ecmascript += flags_.dot_all ? L"[\\s\\S]" : L"[^\\n]";
         ++i_;
       } else {
-        out_.ecmascript += c;
+        Emit(c);
         ++i_;
       }
     }
@@ -56,33 +74,41 @@ class Translator {
  private:
   Status Error(const std::string& what) { return InvalidArgument(what + " at offset " + std::to_string(i_)); }
 
-  Status LeadingFlags() {
-    while (p_.compare(i_, 2, L"(?") == 0) {
-      size_t j = i_ + 2;
-      std::wstring flags;
-      while (j < p_.size() && std::wstring(L"imsxU-R").find(p_[j]) != std::wstring::npos) flags += p_[j++];
-      if (j >= p_.size() || p_[j] != L')' || flags.empty()) return Status::Ok();  // not a flag group
-      for (wchar_t f : flags) {
-        if (f == L'i') out_.flags |= std::regex_constants::icase;
-        else if (f == L'm') out_.flags |= std::regex_constants::multiline;
-        else if (f == L's') dot_all_ = true;
-        else if (f == L'x') extended_ = true;
-        else return Error(std::string("regex flag '") + static_cast<char>(f) + "' is not supported");
-      }
-      i_ = j + 1;
+  // A literal outside a class.
+  void Emit(wchar_t c) {
+    if (flags_.icase && OtherCase(c) != c) {
+      out_.ecmascript += L'[';
+      out_.ecmascript += c;
+      out_.ecmascript += OtherCase(c);
+      out_.ecmascript += L']';
+    } else {
+      out_.ecmascript += c;
     }
+  }
+
+  // Parses a flag list like "is-x" ending at ')' or ':' at p_[j]; applies it to `f`.
+  Status ParseFlags(size_t& j, Flags& f, bool at_start) {
+    bool negate = false;
+    for (; j < p_.size() && p_[j] != L')' && p_[j] != L':'; ++j) {
+      wchar_t c = p_[j];
+      if (c == L'-') negate = true;
+      else if (c == L'i') f.icase = !negate;
+      else if (c == L's') f.dot_all = !negate;
+      else if (c == L'x') f.extended = !negate;
+      else if (c == L'm' && at_start && !negate) out_.flags |= std::regex_constants::multiline;
+      else if (c == L'm') return Error("the (?m) flag is only supported at the start of the pattern");
+      else if (c == L'U' || c == L'R') return Error(std::string("regex flag '") + static_cast<char>(c) + "' is not supported");
+      else return Error("unrecognized flag");
+    }
+    if (j >= p_.size()) return Error("unclosed group");
     return Status::Ok();
   }
 
   Status Group() {
     if (p_.compare(i_, 2, L"(?") != 0) {
+      stack_.push_back(flags_);
       out_.ecmascript += L'(';
       ++i_;
-      return Status::Ok();
-    }
-    if (p_.compare(i_, 3, L"(?:") == 0) {
-      out_.ecmascript += L"(?:";
-      i_ += 3;
       return Status::Ok();
     }
     if (p_.compare(i_, 3, L"(?=") == 0 || p_.compare(i_, 3, L"(?!") == 0 || p_.compare(i_, 4, L"(?<=") == 0 ||
@@ -95,11 +121,23 @@ class Translator {
     if (name_start) {
       size_t close = p_.find(L'>', name_start);
       if (close == std::wstring::npos || close == name_start) return Error("invalid capture group name");
+      stack_.push_back(flags_);
       out_.ecmascript += L'(';
       i_ = close + 1;
       return Status::Ok();
     }
-    return Error("flag groups are only supported at the start of the pattern");
+    // (?flags) changes flags to the end of the enclosing group; (?flags:...) only inside.
+    bool at_start = out_.ecmascript.empty() && stack_.empty();
+    size_t j = i_ + 2;
+    Flags f = flags_;
+    CP_RETURN_IF_ERROR(ParseFlags(j, f, at_start));
+    if (p_[j] == L':') {
+      stack_.push_back(flags_);
+      out_.ecmascript += L"(?:";
+    }
+    flags_ = f;
+    i_ = j + 1;
+    return Status::Ok();
   }
 
   // \x{HEX} or \xHH at p_[i_] == 'x' (after the backslash); appends the code point.
@@ -124,7 +162,14 @@ class Translator {
     }
     if (cp > 0x10FFFF) return Error("hex escape beyond U+10FFFF");
     wchar_t w = static_cast<wchar_t>(cp);
-    out_.ecmascript += in_class && w == L']' ? L"\\]" : Literal(w);
+    if (in_class) {
+      out_.ecmascript += w == L']' || w == L'\\' || w == L'^' || w == L'-' || w < 0x20 ? Literal(w) : std::wstring(1, w);
+      if (flags_.icase && OtherCase(w) != w) out_.ecmascript += OtherCase(w);
+    } else if (flags_.icase && OtherCase(w) != w) {
+      Emit(w);
+    } else {
+      out_.ecmascript += Literal(w);
+    }
     return Status::Ok();
   }
 
@@ -165,6 +210,21 @@ class Translator {
     return Error("unrecognized escape sequence");
   }
 
+  // Under (?i), adds the other-case letters of the ASCII range lo..hi to the class being written.
+  void CaseFoldRange(wchar_t lo, wchar_t hi) {
+    auto add = [this](wchar_t a, wchar_t b, wchar_t from, wchar_t to) {
+      wchar_t x = std::max(a, from), y = std::min(b, to);
+      if (x > y) return;
+      out_.ecmascript += OtherCase(x);
+      if (y > x) {
+        out_.ecmascript += L'-';
+        out_.ecmascript += OtherCase(y);
+      }
+    };
+    add(lo, hi, L'a', L'z');
+    add(lo, hi, L'A', L'Z');
+  }
+
   Status Class() {
     out_.ecmascript += L'[';
     ++i_;
@@ -188,14 +248,25 @@ class Translator {
       } else if (c == L'[' && p_.compare(i_, 2, L"[:") == 0) {
         size_t close = p_.find(L":]", i_ + 2);
         if (close == std::wstring::npos) return Error("unclosed [:class:]");
-        out_.ecmascript += p_.substr(i_, close + 2 - i_);
+        std::wstring name = p_.substr(i_, close + 2 - i_);
+        out_.ecmascript += name;
+        if (flags_.icase && (name == L"[:lower:]" || name == L"[:upper:]")) out_.ecmascript += L"[:alpha:]";
         i_ = close + 2;
       } else if (c == L'[') {
         return Error("nested character classes are not supported by chromapact");
       } else if ((c == L'&' || c == L'-' || c == L'~') && i_ + 1 < p_.size() && p_[i_ + 1] == c) {
         return Error("character class set operations are not supported by chromapact");
-      } else {
+      } else if (i_ + 2 < p_.size() && p_[i_ + 1] == L'-' && p_[i_ + 2] != L']' && p_[i_ + 2] != L'\\') {
+        wchar_t hi = p_[i_ + 2];
+        if (hi < c) return Error("invalid character class range");
         out_.ecmascript += c;
+        out_.ecmascript += L'-';
+        out_.ecmascript += hi;
+        if (flags_.icase) CaseFoldRange(c, hi);
+        i_ += 3;
+      } else {
+        out_.ecmascript += c == L'^' ? std::wstring(L"\\^") : std::wstring(1, c);
+        if (flags_.icase && OtherCase(c) != c) out_.ecmascript += OtherCase(c);
         ++i_;
       }
       first = false;
@@ -205,8 +276,8 @@ class Translator {
 
   std::wstring p_;
   size_t i_ = 0;
-  bool dot_all_ = false;
-  bool extended_ = false;
+  Flags flags_;
+  std::vector<Flags> stack_;  // flags to restore at each open group's ')'
   ChromaRegex out_;
 };
 

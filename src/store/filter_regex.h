@@ -14,13 +14,15 @@ struct ChromaRegex {
   std::regex_constants::syntax_option_type flags = std::regex_constants::ECMAScript;
 };
 
-// Translates a Chroma (Rust regex) pattern. Supported: leading flag groups (?i) (?m) (?s) (?x)
-// (combinable, e.g. (?is)), (?P<name>..) and (?<name>..) (become plain groups), (?:..), \x{HEX},
-// \xHH, \A, \z, `.` = any code point but \n (all with (?s)), classes incl. [[:alpha:]].
+// Translates a Chroma (Rust regex) pattern. Supported: flag groups (?i) (?s) (?x) anywhere, scoped
+// (?i:..) and negated (?-i); (?m) at the start only; (?P<name>..) and (?<name>..) (plain groups),
+// (?:..), \x{HEX}, \xHH, \A, \z, `.` = any code point but \n (all with (?s)), classes incl.
+// [[:alpha:]]. (?i) is implemented by expanding ASCII letters ([hH], class ranges a-z + A-Z).
 // Errors (kInvalidArgument), like Chroma: look-around, backreferences, unknown escapes, a trailing
-// backslash. Not supported here (kInvalidArgument naming the construct): \p{..}/\P{..}, flag groups
-// after the start or scoped (?i:..), class set operations (&&, --, ~~).
-// Differences kept: \d \w \s \b are ASCII (Rust: Unicode); (?i) folds only ASCII letters.
+// backslash, unbalanced parentheses. Not supported here (kInvalidArgument naming the construct):
+// \p{..}/\P{..}, (?m) after the start, flags U and R, nested classes, class set operations
+// (&&, --, ~~). Differences kept: \d \w \s \b are ASCII (Rust: Unicode); (?i) folds ASCII only;
+// std::regex rejects nested repetition (a**), which Rust accepts.
 Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern);
 
 // Translates and compiles; the std::regex_error text goes into the kInvalidArgument message.
