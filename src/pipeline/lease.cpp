@@ -81,9 +81,14 @@ Result<Lease> LeaseTable::Acquire(const ShardId& shard, const std::string& owner
   if (!res.ok()) {
     Status st = res.status();
     if (st.code() != StatusCode::kPreconditionFailed) return st.WithContext("lease acquire " + LeaseKey(shard));
-    if (holder != nullptr && old) {
+    if (old) {
       auto parsed = ParseLeaseItem(*old);
-      if (parsed.ok()) *holder = *parsed;
+      if (parsed.ok()) {
+        // Ours already: an earlier attempt landed but its answer was lost (owner ids are unique per
+        // caller, so nobody else can have written this owner).
+        if (parsed->owner == owner) return Lease{shard, owner, parsed->fence, parsed->expires_at_ms};
+        if (holder != nullptr) *holder = *parsed;
+      }
     }
     return Relabel(st, StatusCode::kPreconditionFailed,
                    "lease " + LeaseKey(shard) + " is " + Describe(old) + " (now " + std::to_string(now) + ")");

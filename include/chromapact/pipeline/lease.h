@@ -56,11 +56,13 @@ class LeaseTable {
   // Borrows `kv` and `clock`; both must outlive the table.
   LeaseTable(KvStore* kv, const Clock* clock, LeaseOptions options = {});
 
-  // Takes the lease for `owner` (non-empty, e.g. a Lambda request id) until now + ttl_ms.
+  // Takes the lease for `owner` until now + ttl_ms. `owner` must be unique to this caller and
+  // attempt (e.g. the Lambda request id plus a random suffix): when the unexpired lease already
+  // names `owner` — an earlier Acquire landed but its answer was lost — that lease is returned
+  // (same fence, its expiry unchanged) instead of an error.
   // Errors: kInvalidArgument for a bad shard id or empty owner; kPreconditionFailed "lease
-  // LOCK#c#0 is held by 'B' (fence 7) until <ms>" when someone (also `owner` itself: use
-  // Heartbeat) holds an unexpired lease, with *holder (if non-null) set to the item as it was;
-  // other KvStore errors as they come.
+  // LOCK#c#0 is held by 'B' (fence 7) until <ms>" when another owner holds an unexpired lease,
+  // with *holder (if non-null) set to the item as it was; other KvStore errors as they come.
   Result<Lease> Acquire(const ShardId& shard, const std::string& owner, std::optional<LeaseState>* holder = nullptr);
 
   // Extends `lease` to now + ttl_ms and returns it with the new expiry. Succeeds while the item

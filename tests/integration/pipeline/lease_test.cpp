@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "chromapact/pipeline/fault_injection.h"
 #include "support/moto.h"
 
 namespace chromapact::pipeline {
@@ -179,8 +180,11 @@ TEST_F(LeaseTest, HeartbeatExtendsAndKeepsOthersOut) {
   // Past the first expiry but inside the extended one: still A's.
   clock_.Set(la->expires_at_ms + 1);
   EXPECT_EQ(b.leases->Acquire(shard, "B").status().code(), StatusCode::kPreconditionFailed);
-  // The same owner acquiring again is refused too: it must heartbeat.
-  EXPECT_EQ(a.leases->Acquire(shard, "A").status().code(), StatusCode::kPreconditionFailed);
+  // The same owner acquiring again gets its own lease back (a retry after a lost answer), unchanged.
+  auto again = a.leases->Acquire(shard, "A");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->fence, hb->fence);
+  EXPECT_EQ(again->expires_at_ms, hb->expires_at_ms);
 
   // A heartbeat naming another acquisition's fence (same owner name) is a lost lease.
   Lease stale = *hb;
@@ -215,6 +219,26 @@ TEST_F(LeaseTest, ReleaseKeepsFenceIsIdempotentAndLetsOthersInAtOnce) {
   auto still = b.leases->Read(shard);
   ASSERT_TRUE(still.ok() && still->has_value());
   EXPECT_EQ((*still)->owner, "B");
+}
+
+TEST_F(LeaseTest, AcquireWhoseAnswerIsLostIsAdoptedOnRetry) {
+  const ShardId shard{"lostacquire", 0};
+  Node a = NewNode();
+  Node b = NewNode();
+  FaultInjector faults;
+  auto faulty = NewFaultyKvStore(a.kv.get(), &faults);
+  LeaseTable leases(faulty.get(), &clock_, LeaseOptions{kTtl});
+  faults.CrashAt(kStepKvUpdate, "LOCK#lostacquire#", FaultWhen::kAfter);
+  auto crashed = leases.Acquire(shard, "A-req-1");
+  ASSERT_EQ(crashed.status().code(), StatusCode::kAborted) << crashed.status().ToString();
+  // The acquisition landed: B is kept out, and A's retry adopts the lease it already holds.
+  EXPECT_EQ(b.leases->Acquire(shard, "B").status().code(), StatusCode::kPreconditionFailed);
+  auto retry = leases.Acquire(shard, "A-req-1");
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(retry->fence, 1);
+  EXPECT_EQ(retry->expires_at_ms, kT0 + kTtl);
+  EXPECT_TRUE(leases.Release(*retry).ok());
+  EXPECT_EQ(faults.Count(kStepKvUpdate), 3);
 }
 
 TEST_F(LeaseTest, ShardsAreIndependentAndNeverLeasedReadsEmpty) {
