@@ -151,10 +151,12 @@ aws::ClientConfig MotoServer::Config(const aws::Credentials& creds) const {
 
 namespace {
 
-// One IAM query-protocol call (POST / form body, signing name "iam").
+// One query-protocol call (POST / form body) to IAM (signing name "iam", API version 2010-05-08)
+// or, with `service` "sts", to STS (2011-06-15).
 Result<std::string> IamCall(const std::string& endpoint, const aws::Credentials& creds,
-                            const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string body = "Version=2010-05-08";
+                            const std::vector<std::pair<std::string, std::string>>& params,
+                            const std::string& service = "iam") {
+  std::string body = service == "sts" ? "Version=2011-06-15" : "Version=2010-05-08";
   for (const auto& [k, v] : params) body += "&" + aws::UriEncode(k, false) + "=" + aws::UriEncode(v, false);
   aws::SignableRequest sreq;
   sreq.method = "POST";
@@ -164,7 +166,7 @@ Result<std::string> IamCall(const std::string& endpoint, const aws::Credentials&
   sreq.payload_sha256 = Sha256Hex(body);
   aws::SigningParams sp;
   sp.region = "us-east-1";
-  sp.service = "iam";
+  sp.service = service;
   auto sig = aws::SignHeaders(&sreq, creds, sp);
   if (!sig.ok()) return sig.status();
   aws::HttpRequest req;
@@ -176,7 +178,7 @@ Result<std::string> IamCall(const std::string& endpoint, const aws::Credentials&
   auto resp = http.Send(req);
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) {
-    return Internal("moto IAM " + params.front().second + ": HTTP " + std::to_string(resp->status) + " " +
+    return Internal("moto " + service + " " + params.front().second + ": HTTP " + std::to_string(resp->status) + " " +
                     XmlText(resp->body, "Code"));
   }
   return resp->body;
@@ -202,6 +204,39 @@ Result<aws::Credentials> MotoServer::CreateUser(const std::string& name, const s
   aws::Credentials c{XmlText(xml, "AccessKeyId"), XmlText(xml, "SecretAccessKey"), ""};
   if (c.access_key_id.empty() || c.secret_access_key.empty()) {
     return Internal("moto: CreateAccessKey answer has no key for " + name);
+  }
+  return c;
+}
+
+Result<aws::Credentials> MotoServer::AssumeRole(const std::string& user_name, const aws::Credentials& user,
+                                                const std::string& role_name, const std::string& policy_json) {
+  aws::Credentials signer{"AKIAIOSFODNN7EXAMPLE", "not-checked-before-auth", ""};
+  if (auth_on_) {
+    if (!admin_) return Internal("moto: AssumeRole after EnableAuth needs the admin (call Admin() first)");
+    signer = *admin_;
+  }
+  const std::string ep = endpoint();
+  // The trust policy must name the caller's user ARN (aws-notes §1: account root is refused).
+  const std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/)" +
+                            user_name + R"("},"Action":"sts:AssumeRole"}]})";
+  CP_RETURN_IF_ERROR(
+      IamCall(ep, signer, {{"Action", "CreateRole"}, {"RoleName", role_name}, {"AssumeRolePolicyDocument", trust}})
+          .status());
+  CP_RETURN_IF_ERROR(IamCall(ep, signer,
+                             {{"Action", "PutRolePolicy"},
+                              {"RoleName", role_name},
+                              {"PolicyName", role_name + "-policy"},
+                              {"PolicyDocument", policy_json}})
+                         .status());
+  CP_ASSIGN_OR_RETURN(std::string xml,
+                      IamCall(ep, user,
+                              {{"Action", "AssumeRole"},
+                               {"RoleArn", "arn:aws:iam::123456789012:role/" + role_name},
+                               {"RoleSessionName", role_name + "-session"}},
+                              "sts"));
+  aws::Credentials c{XmlText(xml, "AccessKeyId"), XmlText(xml, "SecretAccessKey"), XmlText(xml, "SessionToken")};
+  if (c.access_key_id.empty() || c.secret_access_key.empty() || c.session_token.empty()) {
+    return Internal("moto: AssumeRole answer has no credentials for " + role_name);
   }
   return c;
 }

@@ -26,6 +26,12 @@ class MotoServer {
   // Creates an IAM user with an inline policy (JSON) and an access key; returns its credentials.
   // Works before and after EnableAuth (after: signed with admin credentials).
   Result<aws::Credentials> CreateUser(const std::string& name, const std::string& policy_json);
+  // Creates role `role_name` (trusting IAM user `user_name`, whose credentials are `user`) with the
+  // inline policy `policy_json`, then assumes it as that user through STS: temporary credentials
+  // (ASIA... key, secret, session token), as a Lambda function receives them. The user needs
+  // sts:AssumeRole once auth is on. Works before and after EnableAuth (after: needs Admin()).
+  Result<aws::Credentials> AssumeRole(const std::string& user_name, const aws::Credentials& user,
+                                      const std::string& role_name, const std::string& policy_json);
   // A user allowed "*" on "*", created on first call.
   Result<aws::Credentials> Admin();
   // Turns signature checking and IAM enforcement on for every later request.

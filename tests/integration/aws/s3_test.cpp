@@ -52,6 +52,15 @@ class S3Test : public ::testing::Test {
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::cp-test/delta/*"}]})");
     ASSERT_TRUE(writer.ok()) << writer.status().ToString();
     writer_ = std::make_unique<Credentials>(*writer);
+    // Temporary credentials of an assumed role, as a Lambda function gets them (session token).
+    auto role_user = moto_->CreateUser(
+        "s3-role-user", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]})");
+    ASSERT_TRUE(role_user.ok()) << role_user.status().ToString();
+    auto role = moto_->AssumeRole(
+        "s3-role-user", *role_user, "s3-role",
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::cp-test/role/*"}]})");
+    ASSERT_TRUE(role.ok()) << role.status().ToString();
+    role_ = std::make_unique<Credentials>(*role);
     ASSERT_TRUE(moto_->EnableAuth().ok());
     auto admin = moto_->Admin();
     ASSERT_TRUE(admin.ok());
@@ -61,6 +70,7 @@ class S3Test : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     writer_.reset();
+    role_.reset();
     moto_.reset();
   }
 
@@ -85,6 +95,7 @@ class S3Test : public ::testing::Test {
 
   static std::unique_ptr<MotoServer> moto_;
   static std::unique_ptr<Credentials> writer_;
+  static std::unique_ptr<Credentials> role_;
   Credentials admin_;
   std::unique_ptr<S3Client> client_;
   std::string dir_;
@@ -92,6 +103,7 @@ class S3Test : public ::testing::Test {
 
 std::unique_ptr<MotoServer> S3Test::moto_;
 std::unique_ptr<Credentials> S3Test::writer_;
+std::unique_ptr<Credentials> S3Test::role_;
 
 TEST_F(S3Test, PutGetHeadDeleteRoundTrip) {
   S3PutOptions po;
@@ -461,6 +473,33 @@ TEST_F(S3Test, IamPolicyForbidsCallsOutsideIt) {
   EXPECT_EQ(list.status().code(), StatusCode::kPermissionDenied) << list.status().ToString();
   ExpectNoSecret(outside.status());
   ExpectNoSecret(list.status());
+}
+
+TEST_F(S3Test, AssumedRoleSessionCredentialsAreSignedAndEnforced) {
+  ASSERT_FALSE(role_->session_token.empty());
+  S3Client role(moto_->Config(*role_));
+  auto put = role.PutObject(kBucket, "role/x", "from a role");
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  auto got = role.GetObject(kBucket, "role/x");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->body, "from a role");
+  Status del = role.DeleteObject(kBucket, "role/x");  // not in the role's policy
+  EXPECT_EQ(del.code(), StatusCode::kPermissionDenied) << del.ToString();
+
+  Credentials bad_token = *role_;
+  bad_token.session_token = "FQoGZXIvYXdzEBogus" + role_->session_token.substr(0, 8);
+  auto bad = S3Client(moto_->Config(bad_token)).GetObject(kBucket, "role/x");
+  EXPECT_EQ(bad.status().code(), StatusCode::kUnauthenticated) << bad.status().ToString();
+  EXPECT_EQ(bad.status().aws()->error_code, "InvalidToken");
+  Credentials no_token = *role_;
+  no_token.session_token.clear();
+  auto missing = S3Client(moto_->Config(no_token)).GetObject(kBucket, "role/x");
+  EXPECT_EQ(missing.status().code(), StatusCode::kUnauthenticated) << missing.status().ToString();
+  EXPECT_EQ(missing.status().aws()->error_code, "InvalidAccessKeyId");  // ASIA key without its token
+  for (const Status& s : {del, bad.status(), missing.status()}) {
+    EXPECT_EQ(s.ToString().find(role_->secret_access_key), std::string::npos) << s.ToString();
+    EXPECT_EQ(s.ToString().find(role_->session_token), std::string::npos) << s.ToString();
+  }
 }
 
 }  // namespace
