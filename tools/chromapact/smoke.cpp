@@ -134,6 +134,32 @@ Status RunSmoke(const SmokeOptions& options) {
          return Status::Ok();
        }},
       {"sqs DeleteMessage", [&] { return sqs.DeleteMessage(queue_url, receipt); }},
+      {"sqs redrive: received 3 times (visibility 0), then it is in the DLQ",
+       [&]() -> Status {
+         aws::SendMessageRequest send;
+         send.queue_url = queue_url;
+         send.body = "poison";
+         send.message_group_id = "smoke";
+         CP_RETURN_IF_ERROR(sqs.SendMessage(send).status());
+         aws::ReceiveMessageRequest req;
+         req.queue_url = queue_url;
+         req.wait_time_seconds = 1;
+         for (int i = 1; i <= 3; ++i) {  // no consumer deletes it: each receive counts toward maxReceiveCount
+           CP_ASSIGN_OR_RETURN(auto msgs, sqs.ReceiveMessage(req));
+           if (msgs.size() != 1 || msgs[0].body != "poison") {
+             return Internal("redrive: receive " + std::to_string(i) + " did not return the message");
+           }
+           CP_RETURN_IF_ERROR(sqs.ChangeMessageVisibility(queue_url, msgs[0].receipt_handle, 0));
+         }
+         req.wait_time_seconds = 0;
+         CP_ASSIGN_OR_RETURN(auto after, sqs.ReceiveMessage(req));
+         if (!after.empty()) return Internal("redrive: the message was delivered a 4th time instead of moving to the DLQ");
+         req.queue_url = dlq_url;
+         req.wait_time_seconds = 5;
+         CP_ASSIGN_OR_RETURN(auto dead, sqs.ReceiveMessage(req));
+         if (dead.size() != 1 || dead[0].body != "poison") return Internal("redrive: the DLQ does not hold the message");
+         return sqs.DeleteMessage(dlq_url, dead[0].receipt_handle);
+       }},
       {"dynamodb CreateTable " + table,
        [&]() -> Status {
          aws::CreateTableRequest req;

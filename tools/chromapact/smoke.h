@@ -20,12 +20,13 @@ struct SmokeOptions {
   std::FILE* out = stdout;  // one progress line per step: "[ n/N] <step> ... ok (x.y ms)"
 };
 
-// Runs every step in order and stops at the first failure. Steps: S3 create bucket, put, get (bytes
-// compared), list (key present), create-only put that must lose (kPreconditionFailed, S3 412),
-// delete (then HEAD answers 404); SQS create a FIFO DLQ and a FIFO queue whose RedrivePolicy names
-// it (maxReceiveCount 3), send, receive (body compared), delete; DynamoDB create table, a
-// create-only conditional put that wins and a second one that must lose (kPreconditionFailed,
-// ConditionalCheckFailedException).
+// Runs every step in order and stops at the first failure. Steps: S3 create bucket, put, get (bytes and
+// ETag compared), list (key present), create-only put that must lose (kPreconditionFailed, S3 412),
+// delete (then HEAD is kNotFound); SQS create a FIFO DLQ and a FIFO queue whose RedrivePolicy names it
+// (maxReceiveCount 3), send, receive (body compared), delete, then a message received 3 times without
+// being deleted (visibility set to 0 each time) must be in the DLQ, not delivered again; DynamoDB
+// create table, a create-only conditional put that wins and a second one that must lose
+// (kPreconditionFailed, ConditionalCheckFailedException).
 // Errors: the failing step's Status with the step's name as context (kInternal when a step got an
 // unexpected answer, e.g. a conditional write that should have lost but won).
 Status RunSmoke(const SmokeOptions& options);
