@@ -1,6 +1,6 @@
 #include "store/sqlite_db.h"
 
-#include <regex>
+#include "chromapact/store/filter.h"
 
 namespace chromapact::store::internal {
 namespace {
@@ -13,39 +13,6 @@ Status SqliteError(sqlite3* db, int rc, const std::string& what) {
     return InvalidArgument(msg);
   }
   return IOError(msg);
-}
-
-void RegexpDelete(void* p) { std::unique_ptr<std::regex> owned(static_cast<std::regex*>(p)); }
-
-// regexp(pattern, text): SQLite calls `text REGEXP pattern` as regexp(pattern, text).
-void RegexpFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  auto* re = static_cast<std::regex*>(sqlite3_get_auxdata(ctx, 0));
-  if (re == nullptr) {
-    const char* pattern = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-    try {
-      auto owned = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-      re = owned.get();
-      sqlite3_set_auxdata(ctx, 0, owned.release(), RegexpDelete);
-      // SQLite may have destroyed it already when it could not keep it; fetch again.
-      re = static_cast<std::regex*>(sqlite3_get_auxdata(ctx, 0));
-      if (re == nullptr) {
-        std::regex local(pattern, std::regex::ECMAScript);
-        const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
-        sqlite3_result_int(ctx, std::regex_search(text, local) ? 1 : 0);
-        return;
-      }
-    } catch (const std::regex_error& e) {
-      std::string msg = std::string("invalid $regex pattern: ") + e.what();
-      sqlite3_result_error(ctx, msg.c_str(), -1);
-      return;
-    }
-  }
-  const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
-  sqlite3_result_int(ctx, std::regex_search(text, *re) ? 1 : 0);
 }
 
 }  // namespace
@@ -120,9 +87,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& uri, int fla
   auto out = std::make_unique<SqliteDb>(db);
   sqlite3_busy_timeout(db, 5000);
   sqlite3_extended_result_codes(db, 1);
-  rc = sqlite3_create_function_v2(db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, RegexpFunc,
-                                  nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, "register REGEXP");
+  CP_RETURN_IF_ERROR(RegisterRegexp(db).WithContext("open " + uri));  // Chroma's $regex dialect (filter.h)
   return out;
 }
 

@@ -1,5 +1,5 @@
 // A thin RAII layer over one SQLite connection: prepared-statement cache, typed binds and columns,
-// transactions, and the REGEXP function Chroma's $regex filter needs (std::regex, ECMAScript).
+// transactions, and the REGEXP function Chroma's $regex filter needs (filter.h RegisterRegexp).
 #pragma once
 
 #include <sqlite3.h>
@@ -48,7 +48,7 @@ class Stmt {
 
 class SqliteDb {
  public:
-  // `uri` may be a plain path or a file: URI (SQLITE_OPEN_URI is always set). Registers REGEXP.
+  // `uri` may be a plain path or a file: URI (SQLITE_OPEN_URI is always set). Registers REGEXP (RegisterRegexp).
   // Errors: kIOError naming the path and SQLite's message.
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& uri, int flags);
   explicit SqliteDb(sqlite3* db) : db_(db) {}  // takes ownership
