@@ -127,6 +127,20 @@ Result<Lease> LeaseTable::Heartbeat(const Lease& lease) {
   return out;
 }
 
+Status LeaseTable::HeartbeatIfDue(Lease* lease) {
+  if (lease == nullptr) return InvalidArgument("lease heartbeat: null lease");
+  const int64_t now = clock_->NowMs();
+  if (lease->expires_at_ms < now) {
+    return Aborted("lease " + LeaseKey(lease->shard) + " of '" + lease->owner + "' (fence " +
+                   std::to_string(lease->fence) + ") expired at " + std::to_string(lease->expires_at_ms) +
+                   " (now " + std::to_string(now) + ")");
+  }
+  if (lease->expires_at_ms - now > options_.ttl_ms * 2 / 3) return Status::Ok();
+  CP_ASSIGN_OR_RETURN(Lease extended, Heartbeat(*lease));
+  *lease = std::move(extended);
+  return Status::Ok();
+}
+
 Status LeaseTable::Release(const Lease& lease) {
   CP_RETURN_IF_ERROR(CheckLease(lease));
   KvUpdate req;

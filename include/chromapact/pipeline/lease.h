@@ -72,6 +72,13 @@ class LeaseTable {
   // be held: retry or give up, never assume).
   Result<Lease> Heartbeat(const Lease& lease);
 
+  // For holders that heartbeat between steps of their work (no thread): heartbeats `*lease` when a
+  // third of ttl_ms or more has passed since it was last extended (expires_at - now <= 2/3 ttl),
+  // updating *lease; otherwise does nothing and sends nothing. Errors: as Heartbeat, and also
+  // kAborted without a request when *lease already expired by the local clock (someone may have
+  // taken over: stop work that is only worth doing under the lease).
+  Status HeartbeatIfDue(Lease* lease);
+
   // Gives the lease up (owner removed, expires_at = 0, fence kept). Releasing a lease this holder
   // already released is OK. Errors: kAborted "lease LOCK#c#0 lost: ..." when another holder took
   // it over; other KvStore errors.

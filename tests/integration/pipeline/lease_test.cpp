@@ -192,6 +192,34 @@ TEST_F(LeaseTest, HeartbeatExtendsAndKeepsOthersOut) {
   EXPECT_EQ(a.leases->Heartbeat(stale).status().code(), StatusCode::kAborted);
 }
 
+TEST_F(LeaseTest, HeartbeatIfDueSendsOnlyAfterAThirdOfTheTtl) {
+  const ShardId shard{"due", 0};
+  LeaseOptions options{900};
+  FaultInjector faults;
+  Node a = NewNode(options);
+  auto counted = NewFaultyKvStore(a.kv.get(), &faults);
+  LeaseTable leases(counted.get(), &clock_, options);
+  auto lease = leases.Acquire(shard, "A");
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  Lease l = *lease;
+  clock_.Advance(299);  // less than a third: nothing sent
+  ASSERT_TRUE(leases.HeartbeatIfDue(&l).ok());
+  EXPECT_EQ(faults.Count(kStepKvUpdate), 1);
+  EXPECT_EQ(l.expires_at_ms, lease->expires_at_ms);
+  clock_.Advance(1);  // a third: extended to now + ttl
+  ASSERT_TRUE(leases.HeartbeatIfDue(&l).ok());
+  EXPECT_EQ(faults.Count(kStepKvUpdate), 2);
+  EXPECT_EQ(l.expires_at_ms, clock_.NowMs() + 900);
+  auto stored = leases.Read(shard);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->expires_at_ms, l.expires_at_ms);
+  // Past the expiry by the local clock: refused without a request.
+  clock_.Set(l.expires_at_ms + 1);
+  Status late = leases.HeartbeatIfDue(&l);
+  EXPECT_EQ(late.code(), StatusCode::kAborted) << late.ToString();
+  EXPECT_EQ(faults.Count(kStepKvUpdate), 2);
+}
+
 TEST_F(LeaseTest, ReleaseKeepsFenceIsIdempotentAndLetsOthersInAtOnce) {
   const ShardId shard{"release", 1};
   Node a = NewNode();
