@@ -172,9 +172,11 @@ struct DeltaHeader {
 Status ValidateDelta(const Delta& delta, const DeltaOptions& options = {});
 
 // Encodes a valid delta as a .cpd file image (ValidateDelta first; its errors pass through).
-// zlib level: Z_DEFAULT_COMPRESSION unless `zlib_level` (0..9) is given. Memory: the output plus a
-// 64 KiB buffer (rows are serialised and deflated block by block).
-Result<std::string> EncodeDelta(const Delta& delta, const DeltaOptions& options = {}, int zlib_level = -1);
+// zlib_level: 0..9, or -1 for zlib's default (6). Default 1: embeddings are near-random floats, and
+// level 6 saves < 1% of the size for ~20% more CPU (bench/codec/delta_bench.cpp). Errors also:
+// kInvalidArgument for another level. Memory: the output plus a 64 KiB block (rows are serialised
+// and deflated block by block).
+Result<std::string> EncodeDelta(const Delta& delta, const DeltaOptions& options = {}, int zlib_level = 1);
 
 // Decodes a whole .cpd image held in memory (the streaming reader underneath, delta_reader.h).
 // Errors: kNotSupported for another format_version; kCorruption for bad magic, header or trailer
