@@ -233,6 +233,31 @@ TEST_F(FilterTest, SegmentsDoNotLeakIntoEachOther) {
   EXPECT_EQ(Where("s1", R"({"t": "red"})"), Ids{});
 }
 
+// Collection 3: multi-line documents and quotes (anchors, (?m), (?s), \A, \z; parameters, not SQL text).
+TEST_F(FilterTest, MultilineDocumentsAndQuotesMatchChroma159) {
+  db_.Insert("s3", {{"m1", json::parse(R"({"k": 1})"), "line1\nhello"},
+                    {"m2", json::parse(R"({"k": 2})"), "hello\nworld"},
+                    {"m3", json::parse(R"({"k": "it's"})"), "it's 50% off"}});
+  const Case cases[] = {
+      {R"({"$regex": "^hello"})", {"m2"}},  // ^ and $ are text anchors without (?m)
+      {R"({"$regex": "world$"})", {"m2"}},
+      {R"({"$regex": "hello$"})", {"m1"}},
+      {R"({"$regex": "(?m)^hello$"})", {"m1", "m2"}},
+      {R"({"$regex": "(?m)^world"})", {"m2"}},
+      {R"({"$regex": "1.h"})", {}},  // . does not match \n
+      {R"({"$regex": "(?s)1.h"})", {"m1"}},
+      {R"({"$regex": "\\Ahello"})", {"m2"}},
+      {R"({"$regex": "hello\\z"})", {"m1"}},
+      {R"({"$regex": "\\w+$"})", {"m1", "m2", "m3"}},
+      {R"({"$regex": "^\\S+\\s\\S+$"})", {"m1", "m2"}},
+      {R"({"$contains": "1\nh"})", {"m1"}},
+      {R"({"$contains": "it's"})", {"m3"}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Doc("s3", c.filter), c.ids) << c.filter;
+  EXPECT_EQ(Where("s3", R"({"k": "it's"})"), (Ids{"m3"}));
+  EXPECT_EQ(Where("s3", R"({"it's": {"$ne": 1}})"), (Ids{"m1", "m2", "m3"}));
+}
+
 // Every filter Chroma 1.5.9 rejected ("Invalid where clause") is kInvalidArgument here, and the
 // message names the offending key or operator.
 TEST(FilterErrorTest, InvalidWhereNamesKeyOrOperator) {
