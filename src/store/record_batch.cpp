@@ -25,7 +25,28 @@ Status ValidateMetadata(const nlohmann::json& md, bool allow_null, bool record, 
     }
     if (v.is_null() && allow_null) continue;
     if (v.is_array()) {
-      return InvalidArgument(where + ": metadata key '" + key + "': array values are not supported");
+      // Chroma 1.5: a list of str, int, float or bool, all of one type (an empty list stores nothing).
+      if (!record) return InvalidArgument(where + ": metadata key '" + key + "': collection metadata takes no lists");
+      for (size_t i = 0; i < v.size(); ++i) {
+        const auto& el = v[i];
+        const bool scalar = el.is_string() || el.is_boolean() || el.is_number();
+        if (!scalar || (el.is_number_float() && !std::isfinite(el.get<double>()))) {
+          return InvalidArgument(where + ": metadata key '" + key + "': list element " + std::to_string(i) +
+                                 " must be a str, int, float or bool");
+        }
+        if (el.is_number_unsigned() && el.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+          return InvalidArgument(where + ": metadata key '" + key + "': integer out of int64 range");
+        }
+        const auto& first = v[0];
+        const bool same = (el.is_string() && first.is_string()) || (el.is_boolean() && first.is_boolean()) ||
+                          (el.is_number_integer() && first.is_number_integer()) ||
+                          (el.is_number_float() && first.is_number_float());
+        if (!same) {
+          return InvalidArgument(where + ": metadata key '" + key + "': list elements must all have one type (element " +
+                                 std::to_string(i) + ")");
+        }
+      }
+      continue;
     }
     return InvalidArgument(where + ": metadata key '" + key + "' must be a str, int, float or bool, got " +
                            std::string(v.type_name()));
@@ -65,8 +86,9 @@ Status ValidateBatch(const RecordBatch& batch, Op op, std::optional<size_t> dim,
     size_t d = batch.embeddings.size() / n;
     if (d == 0) return InvalidArgument("embeddings: empty vectors");
     if (dim && d != *dim) {
-      return InvalidArgument("embeddings: record 0: expected dimension " + std::to_string(*dim) + ", got " +
-                             std::to_string(d));
+      return InvalidArgument("embeddings: expected dimension " + std::to_string(*dim) + ", got " +
+                             std::to_string(d) + " per record (" + std::to_string(batch.embeddings.size()) +
+                             " values for " + std::to_string(n) + " ids)");
     }
     *batch_dim = d;
     CP_RETURN_IF_ERROR(ValidateFinite(batch.embeddings, d, "embeddings: record"));

@@ -13,7 +13,8 @@
 //   update  is partial: embedding and/or document and/or metadata; metadata keys merge and a JSON
 //           null value deletes that key;
 //   delete  of a missing id is ignored.
-// Metadata values are JSON strings, integers, floats or booleans (Chroma's str/int/float/bool);
+// Metadata values are JSON strings, integers, floats or booleans (Chroma's str/int/float/bool), or
+// (records only, Chroma 1.5) lists of one of those types;
 // the document is kept apart (key "chroma:document" in the tables and in the log).
 //
 // Not thread-safe: one Store is used by one thread at a time (const queries included, since they
@@ -192,8 +193,10 @@ class Store {
   // --- records ---
   // Validation for Add / Upsert / Update (kInvalidArgument, message names the record index or key):
   // empty id, duplicate id in the batch, column sizes != n, embeddings.size() != n x dim
-  // ("record 3: expected dimension 8, got ..."), NaN/Inf values, metadata not an object, a value
-  // that is not str/int/float/bool (arrays are not supported yet), keys starting with "chroma:".
+  // ("expected dimension 8, got 10 per record ..."), NaN/Inf values ("record 3: value 5 is not
+  // finite"), metadata not an object, a value that is not str/int/float/bool or a list of one of
+  // those types (Chroma 1.5 arrays, stored in embedding_metadata_array; an empty list stores nothing),
+  // keys starting with "chroma:".
   // Add and Upsert need embeddings; Update may omit them. The first write to a collection whose
   // dimension is unset sets it. Errors also: kNotFound (collection), kNotSupported (read-only).
   virtual Status Add(const std::string& collection, const RecordBatch& batch) = 0;

@@ -119,6 +119,7 @@ TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
       b.documents.push_back("text number " + std::to_string(i) + (i % 3 == 0 ? " fizz" : ""));
       b.metadatas.push_back({{"i", static_cast<int64_t>(i)}, {"half", i * 0.5}, {"odd", i % 2 == 1},
                              {"tag", "t" + std::to_string(i % 5)}});
+      if (i % 7 == 0) b.metadatas.back()["list"] = {static_cast<int64_t>(i), static_cast<int64_t>(i + 1)};
     }
     ASSERT_TRUE(store->Add(name, b).ok());
     ASSERT_TRUE(store->Delete(name, std::vector<std::string>{"r1", "r2", "r3"}).ok());

@@ -153,8 +153,11 @@ TEST_F(RecordsTest, ValidationErrorsNameTheRecordOrKey) {
   b.metadatas[1]["bad"] = nlohmann::json::object();
   expect_invalid(b, "record 1: metadata key 'bad'");
   b = MakeBatch(10, 3, 4, 1);
-  b.metadatas[2]["list"] = {1, 2};
-  expect_invalid(b, "record 2: metadata key 'list'");
+  b.metadatas[2]["list"] = {1, "a"};
+  expect_invalid(b, "record 2: metadata key 'list': list elements must all have one type");
+  b = MakeBatch(10, 3, 4, 1);
+  b.metadatas[1]["list"] = {1, {1}};
+  expect_invalid(b, "record 1: metadata key 'list': list element 1");
   b = MakeBatch(10, 3, 4, 1);
   b.metadatas[0]["chroma:document"] = "x";
   expect_invalid(b, "reserved");
@@ -168,6 +171,29 @@ TEST_F(RecordsTest, ValidationErrorsNameTheRecordOrKey) {
   // Nothing of the rejected batches reached the log or the segments.
   EXPECT_EQ(*store_->Count("docs"), 2u);
   EXPECT_EQ(*store_->LastSeqId(), 2);
+}
+
+TEST_F(RecordsTest, ListMetadataGoesToTheArrayTable) {
+  RecordBatch b = MakeBatch(0, 2, 4, 3);
+  b.metadatas[0] = {{"tags", {"x", "y"}}, {"n", {1, 2, 3}}, {"k", 1}};
+  b.metadatas[1] = {{"fl", {1.5, 2.0}}, {"bs", {true}}, {"e", nlohmann::json::array()}};
+  ASSERT_TRUE(store_->Add("docs", b).ok());
+  // As real Chroma 1.5.9 stores them: one row per element; the scalar stays in embedding_metadata.
+  EXPECT_EQ(Rows(dir_, "SELECT id, key, string_value, int_value, float_value, bool_value FROM "
+                       "embedding_metadata_array ORDER BY id, key, rowid"),
+            (std::vector<std::string>{"1|n|NULL|1|NULL|NULL", "1|n|NULL|2|NULL|NULL", "1|n|NULL|3|NULL|NULL",
+                                      "1|tags|x|NULL|NULL|NULL", "1|tags|y|NULL|NULL|NULL", "2|bs|NULL|NULL|NULL|1",
+                                      "2|fl|NULL|NULL|1.5|NULL", "2|fl|NULL|NULL|2.0|NULL"}));
+  GetResult g = GetAll(kIncludeMetadatas);
+  EXPECT_EQ((*g.metadatas)[0], nlohmann::json({{"tags", {"x", "y"}}, {"n", {1, 2, 3}}, {"k", 1}}));
+  EXPECT_EQ((*g.metadatas)[1], nlohmann::json({{"fl", {1.5, 2.0}}, {"bs", {true}}}));
+  RecordBatch upd;
+  upd.ids = {"id0"};
+  upd.metadatas = {{{"tags", "scalar now"}, {"n", nullptr}}};
+  ASSERT_TRUE(store_->Update("docs", upd).ok());
+  g = GetAll(kIncludeMetadatas);
+  EXPECT_EQ((*g.metadatas)[0], nlohmann::json({{"tags", "scalar now"}, {"k", 1}}));
+  EXPECT_EQ(Rows(dir_, "SELECT count(*) FROM embedding_metadata_array WHERE id = 1"), std::vector<std::string>{"0"});
 }
 
 TEST_F(RecordsTest, ReadOnlyStoreRejectsWrites) {
