@@ -258,11 +258,11 @@ Status S3Client::DeleteObject(const std::string& bucket, const std::string& key)
 
 Result<S3DeleteResult> S3Client::DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys) {
   CP_RETURN_IF_ERROR(CheckBucket("DeleteObjects", bucket));
+  for (const auto& k : keys) CP_RETURN_IF_ERROR(CheckObject("DeleteObjects", bucket, k));  // before any request
   S3DeleteResult all;
   for (size_t start = 0; start < keys.size(); start += kMaxDeleteKeys) {
     std::vector<std::string> chunk(keys.begin() + static_cast<std::ptrdiff_t>(start),
                                    keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), start + kMaxDeleteKeys)));
-    for (const auto& k : chunk) CP_RETURN_IF_ERROR(CheckObject("DeleteObjects", bucket, k));
     S3Call call;
     call.op = "DeleteObjects " + S3Uri(bucket, "");
     call.spec.method = "POST";

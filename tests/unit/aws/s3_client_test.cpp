@@ -161,5 +161,36 @@ TEST(S3ClientTest, MultipartPartsGoOutInParallelAndAFailedPartAbortsTheUpload) {
   EXPECT_GE(server.connections(), 2);  // each uploading thread had its own connection
 }
 
+TEST(S3ClientTest, DeleteObjectsSplitsIntoRequestsOf1000KeysWithContentMd5) {
+  ScriptedHttpServer server([](const ScriptedRequest& r) -> ScriptedReply {
+    std::string out = "<DeleteResult>";
+    size_t pos = 0;
+    while ((pos = r.body.find("<Key>", pos)) != std::string::npos) {
+      size_t end = r.body.find("</Key>", pos);
+      out += "<Deleted>" + r.body.substr(pos, end + 6 - pos) + "</Deleted>";
+      pos = end;
+    }
+    return {200, out + "</DeleteResult>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1500; ++i) keys.push_back("k&" + std::to_string(i));
+  auto r = s3.DeleteObjects("b", keys);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->deleted, keys);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  for (const auto& q : reqs) {
+    EXPECT_EQ(q.target, "/b?delete=");
+    EXPECT_EQ(q.Header("content-md5"), Base64Encode(Md5(q.body)));
+    EXPECT_EQ(q.Header("content-type"), "application/xml");
+  }
+  EXPECT_NE(reqs[0].body.find("<Key>k&amp;999</Key></Object></Delete>"), std::string::npos);
+  EXPECT_NE(reqs[1].body.find("<Key>k&amp;1499</Key></Object></Delete>"), std::string::npos);
+  keys.push_back("");  // an empty key fails the whole call before anything is deleted
+  EXPECT_EQ(s3.DeleteObjects("b", keys).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.requests().size(), 2u);
+}
+
 }  // namespace
 }  // namespace chromapact::aws
