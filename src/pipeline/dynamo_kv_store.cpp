@@ -42,7 +42,8 @@ class DynamoKvStore final : public KvStore {
     req.return_values = aws::ReturnValues::kAllNew;
     req.return_old_on_condition_failure = current != nullptr;
     CP_ASSIGN_OR_RETURN(auto res, client_->UpdateItem(req, current));
-    if (!res.attributes) return Internal("UpdateItem " + KvKeyString(in.key) + ": no Attributes in the ALL_NEW answer");
+    if (!res.attributes)
+      return Internal("UpdateItem " + KvKeyString(in.key) + ": no Attributes in the ALL_NEW answer");
     return std::move(*res.attributes);
   }
 

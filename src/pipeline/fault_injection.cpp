@@ -91,14 +91,16 @@ class FaultyKvStore final : public KvStore {
                                                    [&] { return base_->Get(key); });
   }
   Status Put(const KvPut& req, std::optional<aws::Item>* current) override {
-    return Guard<Status>(faults_, kStepKvPut, KvKeyString(req.item), [&] { return base_->Put(req, current); });
+    return Guard<Status>(faults_, kStepKvPut, KvKeyString(req.item),
+                         [&] { return base_->Put(req, current); });
   }
   Result<aws::Item> Update(const KvUpdate& req, std::optional<aws::Item>* current) override {
     return Guard<Result<aws::Item>>(faults_, kStepKvUpdate, KvKeyString(req.key),
                                     [&] { return base_->Update(req, current); });
   }
   Status Delete(const KvDelete& req, std::optional<aws::Item>* current) override {
-    return Guard<Status>(faults_, kStepKvDelete, KvKeyString(req.key), [&] { return base_->Delete(req, current); });
+    return Guard<Status>(faults_, kStepKvDelete, KvKeyString(req.key),
+                         [&] { return base_->Delete(req, current); });
   }
 
  private:
@@ -110,10 +112,12 @@ class FaultyObjectStore final : public ObjectStore {
  public:
   FaultyObjectStore(ObjectStore* base, FaultInjector* faults) : base_(base), faults_(faults) {}
 
-  Result<ObjectMeta> Put(const std::string& key, const std::string& body, const PutObjectOptions& o) override {
+  Result<ObjectMeta> Put(const std::string& key, const std::string& body,
+                         const PutObjectOptions& o) override {
     return Guard<Result<ObjectMeta>>(faults_, kStepS3Put, key, [&] { return base_->Put(key, body, o); });
   }
-  Result<ObjectMeta> PutFile(const std::string& key, const std::string& path, const PutObjectOptions& o) override {
+  Result<ObjectMeta> PutFile(const std::string& key, const std::string& path,
+                             const PutObjectOptions& o) override {
     return Guard<Result<ObjectMeta>>(faults_, kStepS3Put, key, [&] { return base_->PutFile(key, path, o); });
   }
   Result<std::string> Get(const std::string& key, ObjectMeta* meta) override {
@@ -126,7 +130,8 @@ class FaultyObjectStore final : public ObjectStore {
     return Guard<Result<ObjectMeta>>(faults_, kStepS3Head, key, [&] { return base_->Head(key); });
   }
   Result<std::vector<ObjectMeta>> List(const std::string& prefix) override {
-    return Guard<Result<std::vector<ObjectMeta>>>(faults_, kStepS3List, prefix, [&] { return base_->List(prefix); });
+    return Guard<Result<std::vector<ObjectMeta>>>(faults_, kStepS3List, prefix,
+                                                  [&] { return base_->List(prefix); });
   }
   Result<std::vector<DeleteFailure>> Delete(const std::vector<std::string>& keys) override {
     return Guard<Result<std::vector<DeleteFailure>>>(faults_, kStepS3Delete, keys.empty() ? "" : keys.front(),
@@ -145,9 +150,11 @@ class FaultyQueue final : public Queue {
   Result<std::string> Send(const QueueSend& msg) override {
     return Guard<Result<std::string>>(faults_, kStepSqsSend, msg.group_id, [&] { return base_->Send(msg); });
   }
-  Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds, int visibility_seconds) override {
-    return Guard<Result<std::vector<QueueMessage>>>(
-        faults_, kStepSqsReceive, "", [&] { return base_->Receive(max_messages, wait_seconds, visibility_seconds); });
+  Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds,
+                                            int visibility_seconds) override {
+    return Guard<Result<std::vector<QueueMessage>>>(faults_, kStepSqsReceive, "", [&] {
+      return base_->Receive(max_messages, wait_seconds, visibility_seconds);
+    });
   }
   Result<std::vector<ReceiptFailure>> DeleteBatch(const std::vector<std::string>& receipts) override {
     return Guard<Result<std::vector<ReceiptFailure>>>(faults_, kStepSqsDelete, "",
@@ -155,8 +162,9 @@ class FaultyQueue final : public Queue {
   }
   Result<std::vector<ReceiptFailure>> ChangeVisibility(const std::vector<std::string>& receipts,
                                                        int visibility_seconds) override {
-    return Guard<Result<std::vector<ReceiptFailure>>>(
-        faults_, kStepSqsChangeVisibility, "", [&] { return base_->ChangeVisibility(receipts, visibility_seconds); });
+    return Guard<Result<std::vector<ReceiptFailure>>>(faults_, kStepSqsChangeVisibility, "", [&] {
+      return base_->ChangeVisibility(receipts, visibility_seconds);
+    });
   }
 
  private:

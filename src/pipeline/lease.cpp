@@ -11,7 +11,9 @@ using aws::AttributeValue;
 const std::map<std::string, std::string> kNames = {
     {"#o", "owner"}, {"#e", "expires_at"}, {"#f", "fence"}, {"#a", "acquired_at"}};
 
-aws::Item KeyOf(const ShardId& shard) { return {{kPartitionKey, AttributeValue::S(LeaseKey(shard))}}; }
+aws::Item KeyOf(const ShardId& shard) {
+  return {{kPartitionKey, AttributeValue::S(LeaseKey(shard))}};
+}
 
 std::string Describe(const std::optional<aws::Item>& item) {
   if (!item) return "no lease item";
@@ -80,7 +82,8 @@ Result<Lease> LeaseTable::Acquire(const ShardId& shard, const std::string& owner
   auto res = kv_->Update(req, &old);
   if (!res.ok()) {
     Status st = res.status();
-    if (st.code() != StatusCode::kPreconditionFailed) return st.WithContext("lease acquire " + LeaseKey(shard));
+    if (st.code() != StatusCode::kPreconditionFailed)
+      return st.WithContext("lease acquire " + LeaseKey(shard));
     if (old) {
       auto parsed = ParseLeaseItem(*old);
       if (parsed.ok()) {
@@ -90,8 +93,9 @@ Result<Lease> LeaseTable::Acquire(const ShardId& shard, const std::string& owner
         if (holder != nullptr) *holder = *parsed;
       }
     }
-    return Relabel(st, StatusCode::kPreconditionFailed,
-                   "lease " + LeaseKey(shard) + " is " + Describe(old) + " (now " + std::to_string(now) + ")");
+    return Relabel(
+        st, StatusCode::kPreconditionFailed,
+        "lease " + LeaseKey(shard) + " is " + Describe(old) + " (now " + std::to_string(now) + ")");
   }
   CP_ASSIGN_OR_RETURN(LeaseState state, ParseLeaseItem(*res));
   if (state.owner != owner) {

@@ -7,7 +7,9 @@ namespace {
 
 using aws::AttributeValue;
 
-aws::Item KeyOf(const ShardId& shard) { return {{kPartitionKey, AttributeValue::S(PointerKey(shard))}}; }
+aws::Item KeyOf(const ShardId& shard) {
+  return {{kPartitionKey, AttributeValue::S(PointerKey(shard))}};
+}
 
 Status Relabel(const Status& from, std::string message) {
   if (from.aws()) return Status(StatusCode::kPreconditionFailed, std::move(message), *from.aws());
@@ -105,7 +107,8 @@ Result<Pointer> PointerTable::CompareAndSwap(const ShardId& shard, int64_t base_
   if (!res.ok()) {
     if (res.status().code() == StatusCode::kPreconditionFailed) {
       return Relabel(res.status(), "pointer " + PointerKey(shard) + " moved: expected version " +
-                                       std::to_string(base_version) + ", but it " + TakeCurrent(old, current));
+                                       std::to_string(base_version) + ", but it " +
+                                       TakeCurrent(old, current));
     }
     return res.status().WithContext("pointer compare-and-swap " + PointerKey(shard));
   }

@@ -13,8 +13,8 @@ namespace {
 int64_t ParseIsoMs(const std::string& s) {
   struct tm tm = {};
   int ms = 0;
-  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                      &tm.tm_min, &tm.tm_sec, &ms);
+  int n = std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
   if (n < 6) return 0;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -55,13 +55,15 @@ class S3ObjectStore final : public ObjectStore {
   S3ObjectStore(aws::S3Client* client, std::unique_ptr<aws::S3Client> owned, std::string bucket)
       : client_(client), owned_(std::move(owned)), bucket_(std::move(bucket)) {}
 
-  Result<ObjectMeta> Put(const std::string& key, const std::string& body, const PutObjectOptions& o) override {
+  Result<ObjectMeta> Put(const std::string& key, const std::string& body,
+                         const PutObjectOptions& o) override {
     auto r = client_->PutObject(bucket_, key, body, ToS3(o));
     if (!r.ok()) return MapConditional(r.status());
     return ObjectMeta{key, static_cast<int64_t>(body.size()), r->etag, 0};
   }
 
-  Result<ObjectMeta> PutFile(const std::string& key, const std::string& path, const PutObjectOptions& o) override {
+  Result<ObjectMeta> PutFile(const std::string& key, const std::string& path,
+                             const PutObjectOptions& o) override {
     auto r = client_->PutFile(bucket_, key, path, ToS3(o));
     if (!r.ok()) return MapConditional(r.status());
     // The size as stored (the file could change under us; S3's answer carries no length).

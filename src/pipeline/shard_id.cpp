@@ -2,7 +2,9 @@
 
 namespace chromapact::pipeline {
 
-std::string ShardId::ToString() const { return collection + "#" + std::to_string(shard); }
+std::string ShardId::ToString() const {
+  return collection + "#" + std::to_string(shard);
+}
 
 Status ValidateShardId(const ShardId& id) {
   if (id.collection.empty()) return InvalidArgument("shard id: collection is empty");
@@ -15,15 +17,20 @@ Status ValidateShardId(const ShardId& id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
               c == '_' || c == '-';
     if (!ok) {
-      return InvalidArgument("shard id: collection '" + id.collection + "' has character '" + std::string(1, c) +
-                             "' at " + std::to_string(i) + " (allowed: A-Z a-z 0-9 . _ -)");
+      return InvalidArgument("shard id: collection '" + id.collection + "' has character '" +
+                             std::string(1, c) + "' at " + std::to_string(i) +
+                             " (allowed: A-Z a-z 0-9 . _ -)");
     }
   }
   if (id.shard < 0) return InvalidArgument("shard id: shard " + std::to_string(id.shard) + " is negative");
   return Status::Ok();
 }
 
-std::string LeaseKey(const ShardId& id) { return "LOCK#" + id.ToString(); }
-std::string PointerKey(const ShardId& id) { return "PTR#" + id.ToString(); }
+std::string LeaseKey(const ShardId& id) {
+  return "LOCK#" + id.ToString();
+}
+std::string PointerKey(const ShardId& id) {
+  return "PTR#" + id.ToString();
+}
 
 }  // namespace chromapact::pipeline

@@ -25,7 +25,8 @@ class SqsQueue final : public Queue {
     return std::move(res.message_id);
   }
 
-  Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds, int visibility_seconds) override {
+  Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds,
+                                            int visibility_seconds) override {
     aws::ReceiveMessageRequest req;
     req.queue_url = url_;
     req.max_number_of_messages = max_messages;
@@ -51,8 +52,9 @@ class SqsQueue final : public Queue {
         if (!count.empty()) q.receive_count = std::stoi(count);
         if (!sent.empty()) q.sent_at_ms = std::stoll(sent);
       } catch (const std::exception&) {
-        return Internal("ReceiveMessage: message " + q.message_id + " has a non-numeric ApproximateReceiveCount '" +
-                        count + "' or SentTimestamp '" + sent + "'");
+        return Internal("ReceiveMessage: message " + q.message_id +
+                        " has a non-numeric ApproximateReceiveCount '" + count + "' or SentTimestamp '" +
+                        sent + "'");
       }
       out.push_back(std::move(q));
     }
@@ -60,21 +62,28 @@ class SqsQueue final : public Queue {
   }
 
   Result<std::vector<ReceiptFailure>> DeleteBatch(const std::vector<std::string>& receipts) override {
-    return Batched(receipts, [&](const std::vector<aws::ReceiptEntry>& entries) {
-      return client_->DeleteMessageBatch(url_, entries);
-    }, 0);
+    return Batched(
+        receipts,
+        [&](const std::vector<aws::ReceiptEntry>& entries) {
+          return client_->DeleteMessageBatch(url_, entries);
+        },
+        0);
   }
 
   Result<std::vector<ReceiptFailure>> ChangeVisibility(const std::vector<std::string>& receipts,
                                                        int visibility_seconds) override {
-    return Batched(receipts, [&](const std::vector<aws::ReceiptEntry>& entries) {
-      return client_->ChangeMessageVisibilityBatch(url_, entries);
-    }, visibility_seconds);
+    return Batched(
+        receipts,
+        [&](const std::vector<aws::ReceiptEntry>& entries) {
+          return client_->ChangeMessageVisibilityBatch(url_, entries);
+        },
+        visibility_seconds);
   }
 
  private:
   template <typename F>
-  Result<std::vector<ReceiptFailure>> Batched(const std::vector<std::string>& receipts, F&& call, int visibility) {
+  Result<std::vector<ReceiptFailure>> Batched(const std::vector<std::string>& receipts, F&& call,
+                                              int visibility) {
     std::vector<ReceiptFailure> failures;
     for (size_t begin = 0; begin < receipts.size(); begin += kSqsBatch) {
       size_t end = std::min(receipts.size(), begin + kSqsBatch);

@@ -33,11 +33,11 @@ inline constexpr const char* kStepKvDelete = "kv.delete";
 inline constexpr const char* kStepS3Put = "s3.put";  // Put and PutFile
 inline constexpr const char* kStepS3Get = "s3.get";  // Get and GetToFile
 inline constexpr const char* kStepS3Head = "s3.head";
-inline constexpr const char* kStepS3List = "s3.list";      // key = the prefix
-inline constexpr const char* kStepS3Delete = "s3.delete";  // key = the first key of the batch
-inline constexpr const char* kStepSqsSend = "sqs.send";    // key = the group id
-inline constexpr const char* kStepSqsReceive = "sqs.receive";            // key = ""
-inline constexpr const char* kStepSqsDelete = "sqs.delete";              // key = ""
+inline constexpr const char* kStepS3List = "s3.list";          // key = the prefix
+inline constexpr const char* kStepS3Delete = "s3.delete";      // key = the first key of the batch
+inline constexpr const char* kStepSqsSend = "sqs.send";        // key = the group id
+inline constexpr const char* kStepSqsReceive = "sqs.receive";  // key = ""
+inline constexpr const char* kStepSqsDelete = "sqs.delete";    // key = ""
 inline constexpr const char* kStepSqsChangeVisibility = "sqs.change_visibility";  // key = ""
 
 enum class FaultWhen {

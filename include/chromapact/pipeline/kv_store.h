@@ -23,15 +23,15 @@
 namespace chromapact::pipeline {
 
 struct KvPut {
-  aws::Item item;             // must contain `pk`
-  std::string condition;      // ConditionExpression; empty = unconditional
+  aws::Item item;         // must contain `pk`
+  std::string condition;  // ConditionExpression; empty = unconditional
   aws::ExpressionParams expr;
 };
 
 struct KvUpdate {
-  aws::Item key;              // {pk}
-  std::string update;         // UpdateExpression, e.g. "SET #e = :exp ADD #f :one"
-  std::string condition;      // ConditionExpression; empty = unconditional (creates the item)
+  aws::Item key;          // {pk}
+  std::string update;     // UpdateExpression, e.g. "SET #e = :exp ADD #f :one"
+  std::string condition;  // ConditionExpression; empty = unconditional (creates the item)
   aws::ExpressionParams expr;
 };
 

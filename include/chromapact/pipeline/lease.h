@@ -63,7 +63,8 @@ class LeaseTable {
   // Errors: kInvalidArgument for a bad shard id or empty owner; kPreconditionFailed "lease
   // LOCK#c#0 is held by 'B' (fence 7) until <ms>" when another owner holds an unexpired lease,
   // with *holder (if non-null) set to the item as it was; other KvStore errors as they come.
-  Result<Lease> Acquire(const ShardId& shard, const std::string& owner, std::optional<LeaseState>* holder = nullptr);
+  Result<Lease> Acquire(const ShardId& shard, const std::string& owner,
+                        std::optional<LeaseState>* holder = nullptr);
 
   // Extends `lease` to now + ttl_ms and returns it with the new expiry. Succeeds while the item
   // still names this owner and fence, even after expiry if nobody took it over in between.

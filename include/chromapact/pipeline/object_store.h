@@ -22,8 +22,8 @@ namespace chromapact::pipeline {
 
 struct ObjectMeta {
   std::string key;
-  int64_t size = 0;             // bytes
-  std::string etag;             // quoted, as S3 sends it
+  int64_t size = 0;              // bytes
+  std::string etag;              // quoted, as S3 sends it
   int64_t last_modified_ms = 0;  // epoch ms UTC; 0 when the call does not report it
 };
 
@@ -38,7 +38,7 @@ struct PutObjectOptions {
 
 struct DeleteFailure {
   std::string key;
-  std::string code;     // S3 error code, e.g. "AccessDenied"
+  std::string code;  // S3 error code, e.g. "AccessDenied"
   std::string message;
 };
 

@@ -27,10 +27,10 @@
 namespace chromapact::pipeline {
 
 struct Pointer {
-  int64_t version = 0;           // >= 1, +1 per commit
-  std::string manifest_key;      // S3 key of the version's manifest.json
-  int64_t committed_at_ms = 0;   // epoch ms UTC, the committer's clock
-  int64_t fence = 0;             // lease fence of the committer (0: none)
+  int64_t version = 0;          // >= 1, +1 per commit
+  std::string manifest_key;     // S3 key of the version's manifest.json
+  int64_t committed_at_ms = 0;  // epoch ms UTC, the committer's clock
+  int64_t fence = 0;            // lease fence of the committer (0: none)
 
   bool operator==(const Pointer& o) const {
     return version == o.version && manifest_key == o.manifest_key && committed_at_ms == o.committed_at_ms &&
@@ -51,8 +51,8 @@ class PointerTable {
   // Creates the first pointer, create-only. Errors: kInvalidArgument (bad shard, version < 1, empty
   // manifest_key); kPreconditionFailed "pointer PTR#c#0 already exists at version N" with
   // *current set to it; KvStore errors.
-  Result<Pointer> Create(const ShardId& shard, int64_t version, const std::string& manifest_key, int64_t fence,
-                         std::optional<Pointer>* current = nullptr);
+  Result<Pointer> Create(const ShardId& shard, int64_t version, const std::string& manifest_key,
+                         int64_t fence, std::optional<Pointer>* current = nullptr);
 
   // Moves the pointer from `base_version` to base_version + 1 naming `manifest_key`.
   // Errors: kInvalidArgument (bad shard, base < 1, empty manifest_key); kPreconditionFailed

@@ -27,14 +27,14 @@ struct QueueMessage {
   std::string message_id;
   std::string receipt_handle;  // this receipt only: needed to delete it or change its visibility
   std::string body;
-  std::string group_id;        // MessageGroupId (FIFO), "" otherwise
-  int receive_count = 0;       // ApproximateReceiveCount, 1 on the first delivery
-  int64_t sent_at_ms = 0;      // SentTimestamp, epoch ms UTC
+  std::string group_id;    // MessageGroupId (FIFO), "" otherwise
+  int receive_count = 0;   // ApproximateReceiveCount, 1 on the first delivery
+  int64_t sent_at_ms = 0;  // SentTimestamp, epoch ms UTC
 };
 
 struct ReceiptFailure {
   std::string receipt_handle;
-  std::string code;     // e.g. "ReceiptHandleIsInvalid"
+  std::string code;  // e.g. "ReceiptHandleIsInvalid"
   std::string message;
 };
 
@@ -46,13 +46,15 @@ class Queue {
   virtual Result<std::string> Send(const QueueSend& msg) = 0;
   // Up to max_messages (1..10) messages, waiting up to wait_seconds (0..20) for the first one,
   // hidden from other consumers for visibility_seconds (0..43200). Empty when none arrived.
-  virtual Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds, int visibility_seconds) = 0;
+  virtual Result<std::vector<QueueMessage>> Receive(int max_messages, int wait_seconds,
+                                                    int visibility_seconds) = 0;
   // Deletes every receipt (any number; sent in batches of 10). Deleting an already deleted message
   // is OK; per-receipt failures come back in the vector.
-  virtual Result<std::vector<ReceiptFailure>> DeleteBatch(const std::vector<std::string>& receipt_handles) = 0;
+  virtual Result<std::vector<ReceiptFailure>> DeleteBatch(
+      const std::vector<std::string>& receipt_handles) = 0;
   // Sets the visibility timeout of every receipt (seconds 0..43200; 0 = visible again now).
-  virtual Result<std::vector<ReceiptFailure>> ChangeVisibility(const std::vector<std::string>& receipt_handles,
-                                                               int visibility_seconds) = 0;
+  virtual Result<std::vector<ReceiptFailure>> ChangeVisibility(
+      const std::vector<std::string>& receipt_handles, int visibility_seconds) = 0;
 };
 
 // A Queue over `queue_url`; the first form borrows `client` (it must outlive the queue), the second

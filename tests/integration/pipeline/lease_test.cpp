@@ -42,9 +42,8 @@ class LeaseTest : public ::testing::Test {
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     // The compactor's rights on the table and nothing else.
     auto c = moto_->CreateUser(
-        "compactor",
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
-        R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
+        "compactor", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
+                     R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     creds_ = *c;
     auto auth = moto_->EnableAuth();
@@ -137,7 +136,8 @@ TEST_F(LeaseTest, ExpiryTakeoverWithInjectedClock) {
     clock_.Set(at);
     std::optional<LeaseState> holder;
     auto lb = b.leases->Acquire(shard, "B", &holder);
-    EXPECT_EQ(lb.status().code(), StatusCode::kPreconditionFailed) << "at " << at << ": " << lb.status().ToString();
+    EXPECT_EQ(lb.status().code(), StatusCode::kPreconditionFailed)
+        << "at " << at << ": " << lb.status().ToString();
     ASSERT_TRUE(holder.has_value());
     EXPECT_EQ(holder->owner, "A");
     EXPECT_EQ(holder->expires_at_ms, kT0 + kTtl);

@@ -10,6 +10,7 @@
 
 #include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
+#include "chromapact/pipeline/pointer_cache.h"
 #include "support/moto.h"
 
 namespace chromapact::pipeline {
@@ -41,9 +42,8 @@ class PointerTest : public ::testing::Test {
     auto t = ddb.CreateTable(req);
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     auto c = moto_->CreateUser(
-        "compactor",
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
-        R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
+        "compactor", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
+                     R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     creds_ = *c;
     auto auth = moto_->EnableAuth();
@@ -118,8 +118,8 @@ TEST_F(PointerTest, TwoWritersFromTheSameBaseExactlyOneWins) {
     go.set_value();
     auto ra = fa.get();
     auto rb = fb.get();
-    ASSERT_NE(ra.first.ok(), rb.first.ok()) << "base " << base << ": a=" << ra.first.status().ToString()
-                                            << " b=" << rb.first.status().ToString();
+    ASSERT_NE(ra.first.ok(), rb.first.ok())
+        << "base " << base << ": a=" << ra.first.status().ToString() << " b=" << rb.first.status().ToString();
     const Pointer& win = ra.first.ok() ? *ra.first : *rb.first;
     auto& lose = ra.first.ok() ? rb : ra;
     EXPECT_EQ(win.version, base + 1);
@@ -182,7 +182,7 @@ TEST_F(PointerTest, Seed002LateCommitFromStaleBaseAfterLeaseExpiryIsRejected) {
   ASSERT_TRUE(base_a.ok() && base_a->has_value());
   const int64_t v = (*base_a)->version;
 
-  clock_.Set(la->expires_at_ms + 1);  // T6: A stalls (uploading V2 files); its lease expires
+  clock_.Set(la->expires_at_ms + 1);               // T6: A stalls (uploading V2 files); its lease expires
   auto lb = b.leases->Acquire(shard, "lambda-B");  // T7
   ASSERT_TRUE(lb.ok()) << lb.status().ToString();
   EXPECT_GT(lb->fence, la->fence);
@@ -194,7 +194,8 @@ TEST_F(PointerTest, Seed002LateCommitFromStaleBaseAfterLeaseExpiryIsRejected) {
 
   // T9: A's late commit from base V.
   std::optional<Pointer> current;
-  auto commit_a = a.pointers->CompareAndSwap(shard, v, "snapshots/seed002/0/2-A/manifest.json", la->fence, &current);
+  auto commit_a =
+      a.pointers->CompareAndSwap(shard, v, "snapshots/seed002/0/2-A/manifest.json", la->fence, &current);
   ASSERT_EQ(commit_a.status().code(), StatusCode::kPreconditionFailed) << commit_a.status().ToString();
   ASSERT_TRUE(current.has_value());
   EXPECT_EQ(current->version, v + 1);
@@ -222,14 +223,16 @@ TEST_F(PointerTest, CommitWhoseAnswerIsLostIsDetectableByReading) {
   faults.CrashAt(kStepKvUpdate, "PTR#lostanswer#", FaultWhen::kAfter);
   auto crashed = pointers.CompareAndSwap(shard, 1, "m/2", 1);
   ASSERT_EQ(crashed.status().code(), StatusCode::kAborted) << crashed.status().ToString();
-  EXPECT_NE(crashed.status().message().find("injected crash after kv.update PTR#lostanswer#0"), std::string::npos)
+  EXPECT_NE(crashed.status().message().find("injected crash after kv.update PTR#lostanswer#0"),
+            std::string::npos)
       << crashed.status().message();
   auto read = pointers.Read(shard);
   ASSERT_TRUE(read.ok() && read->has_value());
   EXPECT_EQ((*read)->version, 2);
   EXPECT_EQ((*read)->manifest_key, "m/2") << "the write landed although the caller saw a crash";
   std::optional<Pointer> current;
-  EXPECT_EQ(pointers.CompareAndSwap(shard, 1, "m/2", 1, &current).status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_EQ(pointers.CompareAndSwap(shard, 1, "m/2", 1, &current).status().code(),
+            StatusCode::kPreconditionFailed);
   ASSERT_TRUE(current.has_value());
   EXPECT_EQ(current->manifest_key, "m/2");
 
@@ -272,6 +275,50 @@ TEST_F(PointerTest, InjectedErrorsPassThroughWithTheirCode) {
   LeaseTable leases(faulty_kv.get(), &clock_);
   EXPECT_TRUE(leases.Acquire(shard, "A").ok());
   EXPECT_EQ(pointers.Create(shard, 1, "m/1", 1).status().code(), StatusCode::kAborted);
+}
+
+TEST_F(PointerTest, CacheReadsAtMostOncePerMaxAge) {
+  const ShardId shard{"cached", 0};
+  Node writer = NewNode();
+  Node reader = NewNode();
+  FaultInjector faults;
+  auto counted = NewFaultyKvStore(reader.kv.get(), &faults);
+  PointerTable table(counted.get(), &clock_);
+  PointerCache cache(&table, &clock_, 1000);
+
+  auto none = cache.Get(shard);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(writer.pointers->Create(shard, 1, "m/1", 1).ok());
+  clock_.Advance(999);
+  auto still_none = cache.Get(shard);  // within max age: the remembered "no pointer"
+  ASSERT_TRUE(still_none.ok());
+  EXPECT_FALSE(still_none->has_value());
+  EXPECT_EQ(faults.Count(kStepKvGet), 1);
+
+  clock_.Advance(1);
+  auto v1 = cache.Get(shard);
+  ASSERT_TRUE(v1.ok() && v1->has_value()) << v1.status().ToString();
+  EXPECT_EQ((*v1)->version, 1);
+  EXPECT_EQ(faults.Count(kStepKvGet), 2);
+
+  ASSERT_TRUE(writer.pointers->CompareAndSwap(shard, 1, "m/2", 1).ok());
+  auto stale = cache.Get(shard);
+  ASSERT_TRUE(stale.ok() && stale->has_value());
+  EXPECT_EQ((*stale)->version, 1) << "stale by less than max age";
+  cache.Invalidate(shard);
+  auto v2 = cache.Get(shard);
+  ASSERT_TRUE(v2.ok() && v2->has_value());
+  EXPECT_EQ((*v2)->version, 2);
+
+  // A failed read is not cached and keeps the previous entry.
+  clock_.Advance(1000);
+  faults.CrashAt(kStepKvGet, "PTR#cached#");
+  EXPECT_EQ(cache.Get(shard).status().code(), StatusCode::kAborted);
+  auto after = cache.Get(shard);
+  ASSERT_TRUE(after.ok() && after->has_value()) << after.status().ToString();
+  EXPECT_EQ((*after)->version, 2);
+  EXPECT_EQ(faults.Count(kStepKvGet), 5);
 }
 
 }  // namespace

@@ -62,7 +62,8 @@ TEST_F(SeamsTest, ObjectStoreConditionalPutsGetHeadListDelete) {
 
   PutObjectOptions if_match;
   if_match.if_match = "\"0123456789abcdef0123456789abcdef\"";
-  EXPECT_EQ(objects_->Put("deltas/c/0/a.cpd", "x", if_match).status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_EQ(objects_->Put("deltas/c/0/a.cpd", "x", if_match).status().code(),
+            StatusCode::kPreconditionFailed);
   if_match.if_match = first->etag;
   auto replaced = objects_->Put("deltas/c/0/a.cpd", "alpha-2", if_match);
   ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
@@ -107,7 +108,8 @@ TEST_F(SeamsTest, ObjectStoreFilesRoundTrip) {
   std::string data(70000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + 7);
   std::ofstream(src, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-  auto put = objects_->PutFile("snapshots/c/0/1-w/data_level0.bin", src, {true, "", "application/octet-stream"});
+  auto put =
+      objects_->PutFile("snapshots/c/0/1-w/data_level0.bin", src, {true, "", "application/octet-stream"});
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ(put->size, 70000);
   auto got = objects_->GetToFile("snapshots/c/0/1-w/data_level0.bin", dir + "/out.bin");
@@ -127,8 +129,9 @@ TEST_F(SeamsTest, CrashAfterUploadLeavesTheObjectAndCreateOnlyRetryLoses) {
   EXPECT_EQ(crashed.status().code(), StatusCode::kAborted) << crashed.status().ToString();
   auto head = objects_->Head("snapshots/c/0/2-w/manifest.json");
   ASSERT_TRUE(head.ok()) << "the upload landed before the crash: " << head.status().ToString();
-  EXPECT_EQ(faulty->Put("snapshots/c/0/2-w/manifest.json", "{}", {true, "", "application/json"}).status().code(),
-            StatusCode::kPreconditionFailed);
+  EXPECT_EQ(
+      faulty->Put("snapshots/c/0/2-w/manifest.json", "{}", {true, "", "application/json"}).status().code(),
+      StatusCode::kPreconditionFailed);
   // Keys outside the rule's prefix are untouched.
   EXPECT_TRUE(faulty->Put("deltas/c/0/z.cpd", "z").ok());
   EXPECT_EQ(faults.Count(kStepS3Put), 3);
@@ -181,7 +184,8 @@ TEST_F(SeamsTest, FifoQueueSendReceiveDeleteAndVisibility) {
   ASSERT_EQ(del->size(), 1u);
   EXPECT_EQ((*del)[0].receipt_handle, "bogus-receipt");
   EXPECT_EQ((*del)[0].code, "ReceiptHandleIsInvalid");
-  auto attrs = sqs_->GetQueueAttributes(*url, {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"});
+  auto attrs = sqs_->GetQueueAttributes(
+      *url, {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"});
   ASSERT_TRUE(attrs.ok()) << attrs.status().ToString();
   EXPECT_EQ(attrs->at("ApproximateNumberOfMessages"), "0");
   EXPECT_EQ(attrs->at("ApproximateNumberOfMessagesNotVisible"), "0");

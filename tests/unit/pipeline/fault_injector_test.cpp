@@ -2,10 +2,9 @@
 // step log), the shard-id rules, and the item parsers' errors on malformed lease/pointer items.
 // Pure: no AWS needed (the wrappers over real stores are tested against moto in
 // tests/integration/pipeline/).
-#include "chromapact/pipeline/fault_injection.h"
-
 #include <gtest/gtest.h>
 
+#include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer.h"
 
@@ -29,7 +28,7 @@ TEST(FaultInjector, FiresOnTheNthMatchingCallForTimesCalls) {
   EXPECT_EQ(s2.code(), StatusCode::kAborted);
   EXPECT_EQ(s2.message(), "injected crash before kv.update PTR#a#0");
   EXPECT_EQ(f.Before(kStepKvUpdate, "PTR#b#1").code(), StatusCode::kAborted);  // match 3: fires
-  EXPECT_TRUE(f.Before(kStepKvUpdate, "PTR#a#0").ok());                       // match 4: done
+  EXPECT_TRUE(f.Before(kStepKvUpdate, "PTR#a#0").ok());                        // match 4: done
   EXPECT_EQ(f.Count(kStepKvUpdate), 5);
   auto steps = f.Steps();
   ASSERT_EQ(steps.size(), 6u);
