@@ -126,6 +126,13 @@ Result<Stmt*> SqliteDb::Prepare(const std::string& sql) const {
   return p;
 }
 
+Result<std::unique_ptr<Stmt>> SqliteDb::PrepareOnce(const std::string& sql) const {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare `" + sql + "`");
+  return std::make_unique<Stmt>(raw);
+}
+
 Result<std::unique_ptr<SqliteDb>> SqliteDb::CopyToMemory() const {
   CP_ASSIGN_OR_RETURN(auto mem, Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   sqlite3_backup* b = sqlite3_backup_init(mem->db_, "main", db_, "main");

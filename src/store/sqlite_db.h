@@ -61,6 +61,8 @@ class SqliteDb {
   Status Exec(std::string_view sql, const std::string& what) const;
   // A cached statement for `sql`, reset and with bindings cleared. Errors: SQLite's prepare message.
   Result<Stmt*> Prepare(const std::string& sql) const;
+  // An uncached statement (for SQL whose text varies, e.g. compiled filters), finalized when dropped.
+  Result<std::unique_ptr<Stmt>> PrepareOnce(const std::string& sql) const;
   int64_t LastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
   int Changes() const { return sqlite3_changes(db_); }
   std::string ErrorMessage() const { return sqlite3_errmsg(db_); }

@@ -62,7 +62,9 @@ Result<std::vector<std::pair<int64_t, std::string>>> StoreImpl::Match(
   if (ids) sql += " AND e.embedding_id IN (SELECT value FROM json_each(?))";
   sql += " ORDER BY e.id";
   if (limit || offset) sql += " LIMIT ? OFFSET ?";
-  CP_ASSIGN_OR_RETURN(Stmt * st, db_->Prepare(sql));
+  // Filter SQL varies with the filter's shape: not kept in the statement cache.
+  CP_ASSIGN_OR_RETURN(auto owned, db_->PrepareOnce(sql));
+  Stmt* st = owned.get();
   int i = 1;
   st->Bind(i++, std::string_view(c.info.metadata_segment_id));
   BindParams(st, i, filter.params);
@@ -85,7 +87,6 @@ Result<std::vector<std::pair<int64_t, std::string>>> StoreImpl::Match(
     if (!*row) break;
     out.emplace_back(st->Int(0), st->Text(1));
   }
-  st->Reset();
   return out;
 }
 
