@@ -28,7 +28,11 @@ class Deflater {
   Deflater& operator=(const Deflater&) = delete;
 
   Status Init(int level) {
-    if (deflateInit(&zs_, level) != Z_OK) return Internal("delta: deflateInit failed");
+    const bool fast = level == kDeltaFastCompression;
+    if (deflateInit2(&zs_, fast ? Z_DEFAULT_COMPRESSION : level, Z_DEFLATED, 15, 8,
+                     fast ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY) != Z_OK) {
+      return Internal("delta: deflateInit2 failed");
+    }
     initialised_ = true;
     return Status::Ok();
   }
@@ -61,7 +65,9 @@ class Deflater {
 Result<std::string> EncodeDelta(const Delta& delta, const DeltaOptions& options, int zlib_level) {
   std::vector<std::string> metadata_texts;
   CP_RETURN_IF_ERROR(internal::ValidateDeltaImpl(delta, options, &metadata_texts));
-  if (zlib_level < -1 || zlib_level > 9) return InvalidArgument("zlib_level: expected -1..9");
+  if (zlib_level < kDeltaFastCompression || zlib_level > 9) {
+    return InvalidArgument("zlib_level: expected kDeltaFastCompression (-2), -1 or 0..9");
+  }
   const DeltaMeta& meta = delta.meta;
   const DeltaRecords& r = delta.records;
   const size_t n = r.ids.size();

@@ -144,9 +144,20 @@ TEST(DeltaTest, HeaderLayoutIsAsDocumented) {
 TEST(DeltaTest, CompressesRepetitiveRecords) {
   Delta d = MakeDelta(DeltaOp::kUpsert, 1000, 16);
   std::fill(d.records.embeddings.begin(), d.records.embeddings.end(), 0.5f);
-  auto bytes = EncodeDelta(d);
+  auto bytes = EncodeDelta(d, {}, 6);  // LZ77 finds the repetition
   ASSERT_TRUE(bytes.ok());
   EXPECT_LT(bytes->size(), 1000u * 16 * 4 / 4);
+  auto fast = EncodeDelta(d);  // Huffman only: at least 1 bit per byte, still well below raw
+  ASSERT_TRUE(fast.ok());
+  auto stored = EncodeDelta(d, {}, 0);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_LT(fast->size(), stored->size() / 2);
+  for (const std::string* b : {&*bytes, &*fast}) {
+    auto back = DecodeDelta(*b);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->records.embeddings, d.records.embeddings);
+  }
+  EXPECT_EQ(EncodeDelta(d, {}, 10).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(DeltaReaderTest, HeaderWithoutInflatingThenChunks) {
