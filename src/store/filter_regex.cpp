@@ -353,8 +353,15 @@ Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern) {
 
 Result<std::wregex> CompileChromaRegex(const std::string& pattern) {
   CP_ASSIGN_OR_RETURN(ChromaRegex t, TranslateChromaRegex(pattern));
+  auto flags = t.flags;
+#if defined(__GLIBCXX__)
+  // libstdc++'s default (backtracking) executor recurses once per input character and overflows
+  // the stack on documents of ~100k characters; the Thompson-NFA executor does not (it cannot do
+  // backreferences, which Chroma's dialect has none of).
+  flags |= std::regex_constants::__polynomial;
+#endif
   try {
-    return std::wregex(t.ecmascript, t.flags);
+    return std::wregex(t.ecmascript, flags);
   } catch (const std::regex_error& e) {
     return InvalidArgument(std::string("regex parse error: ") + e.what());
   }

@@ -258,6 +258,16 @@ TEST_F(FilterTest, MultilineDocumentsAndQuotesMatchChroma159) {
   EXPECT_EQ(Where("s3", R"({"it's": {"$ne": 1}})"), (Ids{"m1", "m2", "m3"}));
 }
 
+// A long document must not exhaust the stack in REGEXP (libstdc++'s backtracking executor does at
+// ~100k characters). Anchored patterns: an unanchored one that fails is quadratic in std::regex.
+TEST_F(FilterTest, RegexOverLongDocumentDoesNotCrash) {
+  std::string big(200000, 'a');
+  db_.Insert("s4", {{"big", nullptr, big + "\nx"}, {"small", nullptr, "ab"}});
+  EXPECT_EQ(Doc("s4", R"({"$regex": "(?s)^(a|b)*.x$"})"), (Ids{"big"}));
+  EXPECT_EQ(Doc("s4", R"({"$regex": "^a*b"})"), (Ids{"small"}));
+  EXPECT_EQ(Doc("s4", R"({"$not_regex": "^a+\\nx$"})"), (Ids{"small"}));
+}
+
 // Every filter Chroma 1.5.9 rejected ("Invalid where clause") is kInvalidArgument here, and the
 // message names the offending key or operator.
 TEST(FilterErrorTest, InvalidWhereNamesKeyOrOperator) {
