@@ -17,7 +17,8 @@ namespace chromapact::aws {
 struct S3Call {
   std::string op;  // "PutObject s3://bucket/key", used as the Status context
   s3_wire::RequestSpec spec;
-  std::string body;            // in-memory body (used when body_file is empty)
+  std::string body;            // in-memory body (used when body_file is empty and body_ref is null)
+  const std::string* body_ref = nullptr;  // when set: the body is these caller-owned bytes (no copy)
   std::string body_file;       // stream the body from [offset, offset + length) of this file
   uint64_t body_file_offset = 0;
   int64_t body_file_length = -1;

@@ -21,7 +21,10 @@ struct HttpRequest {
   std::string method = "GET";  // GET, PUT, POST, HEAD, DELETE
   std::string url;             // absolute, already percent-encoded as it goes on the wire
   HttpHeaders headers;         // sent as given (names are case-insensitive on the wire)
-  std::string body;            // used when body_file is empty
+  std::string body;            // used when body_file is empty and body_ref is null
+  // When set (and body_file is empty), the body is *body_ref instead of `body`: not owned, it must
+  // outlive Send. Lets a caller send a large in-memory body without copying it into the request.
+  const std::string* body_ref = nullptr;
   std::string body_file;       // stream the body from this file (size from the file)
   uint64_t body_file_offset = 0;  // with body_file: first byte to send
   int64_t body_file_length = -1;  // with body_file: bytes to send; -1 = to the end
@@ -33,7 +36,7 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 0;  // HTTP status code
   HttpHeaders headers;  // names lower-cased
-  std::string body;     // empty when streamed to response_file
+  std::string body;     // empty when streamed to response_file; reserved from a 2xx Content-Length
   // Value of the first header named `name` (lower-case), or "".
   std::string Header(const std::string& name) const;
 };

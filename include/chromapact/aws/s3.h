@@ -186,7 +186,9 @@ class S3Client {
   // --- Objects ---
 
   // PutObject from memory. Returns the new ETag. Errors: see the file comment; conditions per
-  // S3PutOptions.
+  // S3PutOptions. The body is sent from `body` itself (not copied) with its SHA-256 signed as
+  // x-amz-content-sha256, which S3 checks (XAmzContentSHA256Mismatch); no Content-MD5 (a second full
+  // pass over the body; boto3 over http likewise sends a signed SHA-256 plus CRC32, no MD5).
   Result<S3PutResult> PutObject(const std::string& bucket, const std::string& key, const std::string& body,
                                 const S3PutOptions& options = {});
   // PutObject streaming the whole file `path` (one request; S3 limit 5 GiB). kIOError when the
