@@ -35,9 +35,10 @@ Delta Make(size_t n) {
     d.records.ids.push_back("doc-" + std::to_string(i) + "-chunk-" + std::to_string(i % 17));
     for (uint32_t j = 0; j < kDim; ++j) d.records.embeddings.push_back(u(rng));
     d.records.documents.emplace_back("The quick brown fox jumps over dog " + std::to_string(i));
-    d.records.metadatas.push_back(
-        {{"source", "s3://bucket/receipts/" + std::to_string(i % 50)}, {"page", static_cast<int>(i % 9)},
-         {"score", 0.5 + static_cast<double>(i) / 1e4}, {"ok", i % 3 == 0}});
+    d.records.metadatas.push_back({{"source", "s3://bucket/receipts/" + std::to_string(i % 50)},
+                                   {"page", static_cast<int>(i % 9)},
+                                   {"score", 0.5 + static_cast<double>(i) / 1e4},
+                                   {"ok", i % 3 == 0}});
   }
   return d;
 }
@@ -98,8 +99,9 @@ std::string PythonJsonGz(const Delta& d) {
   j["ids"] = d.records.ids;
   j["embeddings"] = nlohmann::json::array();
   for (size_t i = 0; i < d.records.ids.size(); ++i) {
-    j["embeddings"].push_back(std::vector<float>(d.records.embeddings.begin() + static_cast<long>(i * kDim),
-                                                 d.records.embeddings.begin() + static_cast<long>((i + 1) * kDim)));
+    j["embeddings"].push_back(
+        std::vector<float>(d.records.embeddings.begin() + static_cast<long>(i * kDim),
+                           d.records.embeddings.begin() + static_cast<long>((i + 1) * kDim)));
   }
   j["documents"] = nlohmann::json::array();
   for (const auto& doc : d.records.documents) j["documents"].push_back(*doc);
@@ -131,8 +133,20 @@ void BM_DecodePythonJsonGz(benchmark::State& state) {
   state.counters["gz_bytes"] = static_cast<double>(gz.size());
 }
 
-BENCHMARK(BM_Encode)->ArgNames({"n", "zlevel"})->Args({100, -2})->Args({1000, -2})->Args({1000, 1})->Args({1000, -1})->Args({1000, 0})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Decode)->ArgNames({"n", "zlevel"})->Args({100, -2})->Args({1000, -2})->Args({1000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Encode)
+    ->ArgNames({"n", "zlevel"})
+    ->Args({100, -2})
+    ->Args({1000, -2})
+    ->Args({1000, 1})
+    ->Args({1000, -1})
+    ->Args({1000, 0})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Decode)
+    ->ArgNames({"n", "zlevel"})
+    ->Args({100, -2})
+    ->Args({1000, -2})
+    ->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StreamChunks256)->ArgName("n")->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodePythonJsonGz)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 

@@ -45,8 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = chromapact::codec::EncodeDelta(*whole, options);
   if (!again.ok()) std::abort();
   auto back = chromapact::codec::DecodeDelta(*again, options);
-  if (!back.ok() || back->records.ids != whole->records.ids || back->records.embeddings != whole->records.embeddings ||
-      back->records.documents != whole->records.documents || back->records.metadatas != whole->records.metadatas ||
+  if (!back.ok() || back->records.ids != whole->records.ids ||
+      back->records.embeddings != whole->records.embeddings ||
+      back->records.documents != whole->records.documents ||
+      back->records.metadatas != whole->records.metadatas ||
       back->records.embedding_given != whole->records.embedding_given) {
     std::abort();
   }

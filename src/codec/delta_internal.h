@@ -5,17 +5,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "chromapact/codec/delta.h"
 #include "chromapact/status.h"
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .cpd float layout assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the .cpd float layout assumes a little-endian host");
 
 namespace chromapact::codec::internal {
 
@@ -93,6 +93,7 @@ namespace chromapact::codec::internal {
 
 // ValidateDelta, also returning each record's compact metadata text (empty when not given) so the
 // writer does not serialise twice. `metadata_texts` may be null.
-Status ValidateDeltaImpl(const Delta& delta, const DeltaOptions& options, std::vector<std::string>* metadata_texts);
+Status ValidateDeltaImpl(const Delta& delta, const DeltaOptions& options,
+                         std::vector<std::string>* metadata_texts);
 
 }  // namespace chromapact::codec::internal

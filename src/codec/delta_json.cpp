@@ -25,7 +25,8 @@ Result<std::string> Gunzip(std::string_view in, uint64_t max_bytes) {
   while (true) {
     size_t old = out.size();
     if (old > max_bytes) {
-      st = ResourceExhausted("json.gz: inflated text passes the limit of " + std::to_string(max_bytes) + " bytes");
+      st = ResourceExhausted("json.gz: inflated text passes the limit of " + std::to_string(max_bytes) +
+                             " bytes");
       break;
     }
     out.resize(old + kChunk);
@@ -53,7 +54,8 @@ Result<std::string> Gunzip(std::string_view in, uint64_t max_bytes) {
   inflateEnd(&zs);
   if (!st.ok()) return st;
   if (out.size() > max_bytes) {
-    return ResourceExhausted("json.gz: inflated text passes the limit of " + std::to_string(max_bytes) + " bytes");
+    return ResourceExhausted("json.gz: inflated text passes the limit of " + std::to_string(max_bytes) +
+                             " bytes");
   }
   return out;
 }
@@ -78,8 +80,8 @@ Result<Delta> DecodeJsonGzDelta(std::string_view bytes, const DeltaMeta& meta, c
     CP_ASSIGN_OR_RETURN(text, Gunzip(bytes, options.limits.max_payload_bytes));
   } else {
     if (bytes.size() > options.limits.max_payload_bytes) {
-      return ResourceExhausted("json: text passes the limit of " + std::to_string(options.limits.max_payload_bytes) +
-                               " bytes");
+      return ResourceExhausted("json: text passes the limit of " +
+                               std::to_string(options.limits.max_payload_bytes) + " bytes");
     }
     text.assign(bytes);
   }

@@ -107,14 +107,14 @@ class DeltaReader::Impl {
 
   std::vector<char> in_ = std::vector<char>(kInBufBytes);
   size_t in_pos_ = 0, in_len_ = 0;
-  uint32_t crc_ = 0;            // over header + payload bytes consumed so far
-  uint64_t payload_left_ = 0;   // compressed bytes not yet given to inflate
+  uint32_t crc_ = 0;           // over header + payload bytes consumed so far
+  uint64_t payload_left_ = 0;  // compressed bytes not yet given to inflate
   z_stream zs_{};
   bool z_init_ = false, z_end_ = false;
-  std::string out_;             // inflated bytes, unread from out_pos_
+  std::string out_;  // inflated bytes, unread from out_pos_
   size_t out_pos_ = 0;
-  uint64_t inflated_ = 0;       // bytes produced by inflate
-  uint64_t parsed_ = 0;         // bytes consumed by record parsing
+  uint64_t inflated_ = 0;  // bytes produced by inflate
+  uint64_t parsed_ = 0;    // bytes consumed by record parsing
   Status error_;
 };
 
@@ -148,8 +148,8 @@ Status DeltaReader::Impl::ReadHeader() {
   const char* p = fixed.data();
   header_.format_version = GetU16(p + 4);
   if (header_.format_version != kDeltaFormatVersion) {
-    return NotSupported("delta: format_version " + std::to_string(header_.format_version) + " (this reader reads " +
-                        std::to_string(kDeltaFormatVersion) + ")");
+    return NotSupported("delta: format_version " + std::to_string(header_.format_version) +
+                        " (this reader reads " + std::to_string(kDeltaFormatVersion) + ")");
   }
   const size_t c_len = GetU16(p + 70);
   if (c_len > kMaxNameBytes) return Corruption("delta: collection_len " + std::to_string(c_len) + " > 512");
@@ -201,14 +201,14 @@ Status DeltaReader::Impl::ReadHeader() {
     min_raw += uint64_t{header_.count} * 4 * m.dimension;
   }
   if (header_.payload_raw_bytes < min_raw) {
-    return Corruption("delta: payload_raw_bytes " + std::to_string(header_.payload_raw_bytes) + " too small for " +
-                      std::to_string(header_.count) + " records");
+    return Corruption("delta: payload_raw_bytes " + std::to_string(header_.payload_raw_bytes) +
+                      " too small for " + std::to_string(header_.count) + " records");
   }
   // deflate never expands by more than ~0.1% + a few bytes per block; allow a wide margin.
   if (header_.payload_bytes > header_.payload_raw_bytes + header_.payload_raw_bytes / 8 + 1024 ||
       header_.payload_bytes < 8) {
-    return Corruption("delta: payload_bytes " + std::to_string(header_.payload_bytes) + " inconsistent with " +
-                      std::to_string(header_.payload_raw_bytes) + " inflated bytes");
+    return Corruption("delta: payload_bytes " + std::to_string(header_.payload_bytes) +
+                      " inconsistent with " + std::to_string(header_.payload_raw_bytes) + " inflated bytes");
   }
   validator_.set_columns(header_.columns);
   payload_left_ = header_.payload_bytes;
@@ -241,7 +241,8 @@ Status DeltaReader::Impl::InflateStep(size_t room) {
   out_.resize(old + produced);
   inflated_ += produced;
   if (inflated_ > header_.payload_raw_bytes) {
-    return Corruption("delta: payload inflates past payload_raw_bytes " + std::to_string(header_.payload_raw_bytes));
+    return Corruption("delta: payload inflates past payload_raw_bytes " +
+                      std::to_string(header_.payload_raw_bytes));
   }
   if (rc == Z_STREAM_END) {
     z_end_ = true;
@@ -249,7 +250,8 @@ Status DeltaReader::Impl::InflateStep(size_t room) {
     if (payload_left_ == 0) return Corruption("delta: zlib stream truncated at the end of the payload");
   } else if (rc != Z_OK) {
     if (rc == Z_MEM_ERROR) return Internal("delta: inflate out of memory");
-    return Corruption(std::string("delta: zlib error in payload: ") + (zs_.msg ? zs_.msg : std::to_string(rc)));
+    return Corruption(std::string("delta: zlib error in payload: ") +
+                      (zs_.msg ? zs_.msg : std::to_string(rc)));
   }
   return Status::Ok();
 }
@@ -290,7 +292,8 @@ Status DeltaReader::Impl::ReadRecord(DeltaRecords* out, std::vector<uint8_t>* gi
   CP_ASSIGN_OR_RETURN(const char* p, Take(4, "ids" + is + " length"));
   uint32_t len = GetU32(p);
   if (len > lim.max_id_bytes) {
-    return ResourceExhausted("ids" + is + ": " + std::to_string(len) + " bytes, limit " + std::to_string(lim.max_id_bytes));
+    return ResourceExhausted("ids" + is + ": " + std::to_string(len) + " bytes, limit " +
+                             std::to_string(lim.max_id_bytes));
   }
   CP_ASSIGN_OR_RETURN(p, Take(len, "ids" + is));
   std::string id(p, len);
@@ -363,7 +366,8 @@ Status DeltaReader::Impl::FinishPayload() {
   }
   std::string trailer;
   CP_RETURN_IF_ERROR(ReadRaw(kDeltaTrailerBytes, &trailer, "trailer"));
-  if (std::memcmp(trailer.data() + 4, kDeltaTrailerMagic, 4) != 0) return Corruption("delta: bad trailer magic");
+  if (std::memcmp(trailer.data() + 4, kDeltaTrailerMagic, 4) != 0)
+    return Corruption("delta: bad trailer magic");
   if (GetU32(trailer.data()) != crc_) return Corruption("delta: CRC-32C mismatch (file damaged)");
   CP_ASSIGN_OR_RETURN(bool more, Fill());
   if (more) return Corruption("delta: bytes after the trailer");
@@ -401,17 +405,26 @@ Result<std::unique_ptr<DeltaReader>> DeltaReader::Open(std::unique_ptr<ByteSourc
   return std::make_unique<DeltaReader>(std::move(impl));
 }
 
-const DeltaHeader& DeltaReader::header() const { return impl_->header_; }
-Result<size_t> DeltaReader::Next(size_t max_records, DeltaRecords* out) { return impl_->Next(max_records, out); }
-size_t DeltaReader::records_read() const { return impl_->records_read_; }
-bool DeltaReader::done() const { return impl_->done_; }
+const DeltaHeader& DeltaReader::header() const {
+  return impl_->header_;
+}
+Result<size_t> DeltaReader::Next(size_t max_records, DeltaRecords* out) {
+  return impl_->Next(max_records, out);
+}
+size_t DeltaReader::records_read() const {
+  return impl_->records_read_;
+}
+bool DeltaReader::done() const {
+  return impl_->done_;
+}
 
 Result<Delta> DecodeDelta(std::string_view bytes, const DeltaOptions& options) {
   CP_ASSIGN_OR_RETURN(auto reader, DeltaReader::Open(MakeMemorySource(bytes), options));
   Delta d;
   d.meta = reader->header().meta;
   CP_ASSIGN_OR_RETURN(size_t n, reader->Next(reader->header().count, &d.records));
-  if (n != reader->header().count || !reader->done()) return Internal("delta: reader did not finish in one chunk");
+  if (n != reader->header().count || !reader->done())
+    return Internal("delta: reader did not finish in one chunk");
   return d;
 }
 

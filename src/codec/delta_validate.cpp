@@ -12,7 +12,9 @@ namespace chromapact::codec {
 namespace internal {
 namespace {
 
-std::string Idx(const char* column, size_t i) { return std::string(column) + "[" + std::to_string(i) + "]"; }
+std::string Idx(const char* column, size_t i) {
+  return std::string(column) + "[" + std::to_string(i) + "]";
+}
 
 const char* JsonTypeName(const nlohmann::json& v) {
   switch (v.type()) {
@@ -107,8 +109,7 @@ Status ValidateMeta(const DeltaMeta& meta, uint8_t columns, const DeltaOptions& 
       if (columns & kColumnDocuments) return InvalidArgument("documents: delete carries ids only");
       if (columns & kColumnMetadatas) return InvalidArgument("metadatas: delete carries ids only");
       break;
-    default:
-      return InvalidArgument("operation: unknown value " + std::to_string(static_cast<int>(meta.op)));
+    default: return InvalidArgument("operation: unknown value " + std::to_string(static_cast<int>(meta.op)));
   }
   if (emb) {
     if (meta.dimension == 0) return InvalidArgument("dimension: must be >= 1 when embeddings are given");
@@ -178,7 +179,8 @@ Status RecordValidator::CheckDocument(size_t index, std::string_view doc) const 
 
 Status RecordValidator::CheckMetadata(size_t index, const nlohmann::json& m, size_t json_bytes) const {
   if (!m.is_object()) {
-    return InvalidArgument(Idx("metadatas", index) + ": must be an object or null (got " + JsonTypeName(m) + ")");
+    return InvalidArgument(Idx("metadatas", index) + ": must be an object or null (got " + JsonTypeName(m) +
+                           ")");
   }
   if (json_bytes > options_.limits.max_metadata_bytes) {
     return ResourceExhausted(Idx("metadatas", index) + ": " + std::to_string(json_bytes) +
@@ -195,8 +197,7 @@ Status RecordValidator::CheckMetadata(size_t index, const nlohmann::json& m, siz
     switch (v.type()) {
       case nlohmann::json::value_t::string:
       case nlohmann::json::value_t::boolean:
-      case nlohmann::json::value_t::number_integer:
-        break;
+      case nlohmann::json::value_t::number_integer: break;
       case nlohmann::json::value_t::number_unsigned:
         if (v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
           return InvalidArgument(field + ": integer does not fit in int64");
@@ -211,7 +212,8 @@ Status RecordValidator::CheckMetadata(size_t index, const nlohmann::json& m, siz
         }
         break;
       default:
-        return InvalidArgument(field + ": value must be str, int, float or bool (got " + JsonTypeName(v) + ")");
+        return InvalidArgument(field + ": value must be str, int, float or bool (got " + JsonTypeName(v) +
+                               ")");
     }
   }
   return Status::Ok();
@@ -225,7 +227,8 @@ Result<std::string> DumpMetadata(size_t index, const nlohmann::json& m) {
   }
 }
 
-Status ValidateDeltaImpl(const Delta& delta, const DeltaOptions& options, std::vector<std::string>* metadata_texts) {
+Status ValidateDeltaImpl(const Delta& delta, const DeltaOptions& options,
+                         std::vector<std::string>* metadata_texts) {
   const DeltaMeta& meta = delta.meta;
   const DeltaRecords& r = delta.records;
   const size_t n = r.ids.size();
@@ -252,7 +255,8 @@ Status ValidateDeltaImpl(const Delta& delta, const DeltaOptions& options, std::v
     }
     bool any = false;
     for (uint8_t g : r.embedding_given) any = any || g != 0;
-    if (!any) return InvalidArgument("embedding_given: no record gives an embedding (leave embeddings empty)");
+    if (!any)
+      return InvalidArgument("embedding_given: no record gives an embedding (leave embeddings empty)");
   }
   if (!r.documents.empty() && r.documents.size() != n) {
     return InvalidArgument("documents: " + std::to_string(r.documents.size()) + " entries for " +

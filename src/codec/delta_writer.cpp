@@ -50,7 +50,8 @@ class Deflater {
       int rc = deflate(&zs_, flush);
       out->resize(old + (room - zs_.avail_out));
       if (rc == Z_STREAM_END) return Status::Ok();
-      if (rc != Z_OK && rc != Z_BUF_ERROR) return Internal("delta: deflate failed (" + std::to_string(rc) + ")");
+      if (rc != Z_OK && rc != Z_BUF_ERROR)
+        return Internal("delta: deflate failed (" + std::to_string(rc) + ")");
       if (!finish && zs_.avail_in == 0 && zs_.avail_out != 0) return Status::Ok();
     }
   }
@@ -150,7 +151,8 @@ Result<std::string> EncodeDelta(const Delta& delta, const DeltaOptions& options,
 
   internal::SetU64At(&out, kPayloadBytesOffset, out.size() - payload_offset);
   uint32_t header_crc = Crc32c(std::string_view(out.data(), crc_offset));
-  for (int k = 0; k < 4; ++k) out[crc_offset + static_cast<size_t>(k)] = static_cast<char>((header_crc >> (8 * k)) & 0xFF);
+  for (int k = 0; k < 4; ++k)
+    out[crc_offset + static_cast<size_t>(k)] = static_cast<char>((header_crc >> (8 * k)) & 0xFF);
   uint32_t crc = Crc32c(out);
   PutU32(&out, crc);
   out.append(kDeltaTrailerMagic, 4);

@@ -5,11 +5,10 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <system_error>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "chromapact/codec/ulid.h"
 #include "chromapact/crypto.h"
@@ -41,8 +40,9 @@ Status CheckPath(const std::string& path, const std::string& field) {
 }
 
 bool IsLowerHex64(const std::string& s) {
-  return s.size() == 64 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 // Typed field access for DecodeManifest; errors are kCorruption naming the key.
@@ -70,8 +70,8 @@ Status Get(const nlohmann::json& j, const char* key, T* out) {
 
 Status ValidateManifest(const Manifest& m) {
   if (m.format_version != kManifestFormatVersion) {
-    return NotSupported("manifest: format_version " + std::to_string(m.format_version) + " (this reader reads " +
-                        std::to_string(kManifestFormatVersion) + ")");
+    return NotSupported("manifest: format_version " + std::to_string(m.format_version) +
+                        " (this reader reads " + std::to_string(kManifestFormatVersion) + ")");
   }
   if (m.collection.empty()) return InvalidArgument("collection: must not be empty");
   if (m.version == 0) return InvalidArgument("version: must be >= 1");
@@ -82,7 +82,8 @@ Status ValidateManifest(const Manifest& m) {
   for (size_t i = 0; i < m.files.size(); ++i) {
     const std::string field = "files[" + std::to_string(i) + "]";
     CP_RETURN_IF_ERROR(CheckPath(m.files[i].path, field + ".path"));
-    if (!IsLowerHex64(m.files[i].sha256)) return InvalidArgument(field + ".sha256: expected 64 lowercase hex digits");
+    if (!IsLowerHex64(m.files[i].sha256))
+      return InvalidArgument(field + ".sha256: expected 64 lowercase hex digits");
     if (i > 0 && !(m.files[i - 1].path < m.files[i].path)) {
       return InvalidArgument(field + ".path: not sorted after files[" + std::to_string(i - 1) +
                              "] or duplicate (" + m.files[i].path + ")");
@@ -106,7 +107,8 @@ Result<std::string> EncodeManifest(const Manifest& m) {
   j["collection"] = m.collection;
   j["shard"] = m.shard;
   j["version"] = m.version;
-  j["parent_version"] = m.parent_version ? nlohmann::ordered_json(*m.parent_version) : nlohmann::ordered_json(nullptr);
+  j["parent_version"] =
+      m.parent_version ? nlohmann::ordered_json(*m.parent_version) : nlohmann::ordered_json(nullptr);
   j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : m.files) {
     nlohmann::ordered_json e;
@@ -164,7 +166,8 @@ Result<Manifest> DecodeManifest(std::string_view json_text) {
     return Corruption("manifest: \"applied_delta_ids\" missing or not a list");
   }
   for (size_t i = 0; i < applied->size(); ++i) {
-    if (!(*applied)[i].is_string()) return Corruption("manifest: applied_delta_ids[" + std::to_string(i) + "] is not a string");
+    if (!(*applied)[i].is_string())
+      return Corruption("manifest: applied_delta_ids[" + std::to_string(i) + "] is not a string");
     m.applied_delta_ids.push_back((*applied)[i].get<std::string>());
   }
   CP_RETURN_IF_ERROR(Get(j, "created_at_ms", &m.created_at_ms));
@@ -195,7 +198,8 @@ Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir) {
     CP_ASSIGN_OR_RETURN(f.sha256, Sha256HexOfFile(it->path().string()));
     out.push_back(std::move(f));
   }
-  std::sort(out.begin(), out.end(), [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
+  std::sort(out.begin(), out.end(),
+            [](const ManifestFile& a, const ManifestFile& b) { return a.path < b.path; });
   return out;
 }
 
@@ -207,8 +211,8 @@ Status VerifyDirectory(const std::string& dir, const Manifest& manifest) {
     uint64_t size = fs::file_size(p, ec);
     if (ec) return IOError("manifest: size of " + p.string() + ": " + ec.message());
     if (size != f.size) {
-      return Corruption("manifest: file " + f.path + " has " + std::to_string(size) + " bytes, manifest says " +
-                        std::to_string(f.size));
+      return Corruption("manifest: file " + f.path + " has " + std::to_string(size) +
+                        " bytes, manifest says " + std::to_string(f.size));
     }
     CP_ASSIGN_OR_RETURN(std::string sha, Sha256HexOfFile(p.string()));
     if (sha != f.sha256) return Corruption("manifest: file " + f.path + " SHA-256 mismatch");

@@ -27,7 +27,8 @@ int DecodeChar(char c, bool lenient) {
 
 Result<std::string> Check(std::string_view text, std::string_view field, bool lenient) {
   if (text.size() != kUlidLength) {
-    return InvalidArgument(std::string(field) + ": a ULID has 26 characters, got " + std::to_string(text.size()));
+    return InvalidArgument(std::string(field) + ": a ULID has 26 characters, got " +
+                           std::to_string(text.size()));
   }
   std::string out(kUlidLength, '0');
   for (size_t i = 0; i < kUlidLength; ++i) {
@@ -76,7 +77,8 @@ Result<std::string> UlidGenerator::Next() {
 }
 
 Result<std::string> UlidGenerator::NextAt(uint64_t now_ms) {
-  if (now_ms > kUlidMaxTimeMs) return InvalidArgument("ulid: time " + std::to_string(now_ms) + " ms is past 2^48-1");
+  if (now_ms > kUlidMaxTimeMs)
+    return InvalidArgument("ulid: time " + std::to_string(now_ms) + " ms is past 2^48-1");
   std::lock_guard<std::mutex> lock(mu_);
   if (have_last_ && now_ms <= last_ms_) {
     // Monotonic mode: same (or earlier) millisecond -> previous random part + 1.
@@ -112,7 +114,9 @@ Status ValidateUlid(std::string_view text, std::string_view field) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Result<std::string> ParseUlid(std::string_view text, std::string_view field) { return Check(text, field, true); }
+Result<std::string> ParseUlid(std::string_view text, std::string_view field) {
+  return Check(text, field, true);
+}
 
 Result<uint64_t> UlidTimeMs(std::string_view text) {
   CP_RETURN_IF_ERROR(ValidateUlid(text));

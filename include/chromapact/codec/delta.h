@@ -53,13 +53,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chromapact/status.h"
 
@@ -90,11 +89,11 @@ Result<DeltaOp> ParseDeltaOp(std::string_view name);
 // fit a Lambda (10 GB memory max, 6 MB invocation payload) with a wide margin and bound what a lying
 // length field can make a reader allocate.
 struct DeltaLimits {
-  size_t max_records = 100000;                 // records per delta
-  size_t max_dimension = 65536;                // floats per embedding
-  size_t max_id_bytes = 4096;                  // per id
-  size_t max_document_bytes = 8u << 20;        // 8 MiB per document
-  size_t max_metadata_bytes = 256u << 10;      // 256 KiB per record's metadata, as compact JSON text
+  size_t max_records = 100000;                     // records per delta
+  size_t max_dimension = 65536;                    // floats per embedding
+  size_t max_id_bytes = 4096;                      // per id
+  size_t max_document_bytes = 8u << 20;            // 8 MiB per document
+  size_t max_metadata_bytes = 256u << 10;          // 256 KiB per record's metadata, as compact JSON text
   uint64_t max_payload_bytes = uint64_t{1} << 30;  // 1 GiB: inflated payload (and gzip-JSON text)
 };
 
@@ -108,11 +107,11 @@ struct DeltaOptions {
 // Who/what/where of a delta: what the producer sets and the compactor keys idempotency on.
 struct DeltaMeta {
   DeltaOp op = DeltaOp::kUpsert;
-  std::string collection;   // collection name, 1..kMaxNameBytes bytes UTF-8
-  uint32_t shard = 0;       // shard index within the collection
-  uint32_t dimension = 0;   // floats per embedding; 0 iff no record gives an embedding
-  std::string producer_id;  // free text (e.g. Lambda request id), 0..kMaxNameBytes bytes
-  std::string delta_id;     // canonical ULID; equals the object key's <ulid>
+  std::string collection;     // collection name, 1..kMaxNameBytes bytes UTF-8
+  uint32_t shard = 0;         // shard index within the collection
+  uint32_t dimension = 0;     // floats per embedding; 0 iff no record gives an embedding
+  std::string producer_id;    // free text (e.g. Lambda request id), 0..kMaxNameBytes bytes
+  std::string delta_id;       // canonical ULID; equals the object key's <ulid>
   int64_t created_at_ms = 0;  // ms since the Unix epoch, UTC
 };
 
@@ -197,7 +196,8 @@ Result<Delta> DecodeDelta(std::string_view bytes, const DeltaOptions& options = 
 // Errors: kCorruption for bad gzip/JSON; kInvalidArgument naming the key and index for wrong shapes
 // or types; kResourceExhausted when the inflated text passes limits.max_payload_bytes; then
 // ValidateDelta's errors.
-Result<Delta> DecodeJsonGzDelta(std::string_view bytes, const DeltaMeta& meta, const DeltaOptions& options = {});
+Result<Delta> DecodeJsonGzDelta(std::string_view bytes, const DeltaMeta& meta,
+                                const DeltaOptions& options = {});
 
 // True when `bytes` start with kDeltaMagic (the native format), false for anything else.
 bool LooksLikeNativeDelta(std::string_view bytes);

@@ -34,24 +34,26 @@ struct ManifestFile {
   std::string path;    // relative, '/'-separated (e.g. "<segment-uuid>/data_level0.bin")
   uint64_t size = 0;   // bytes
   std::string sha256;  // 64 lowercase hex characters
-  bool operator==(const ManifestFile& o) const { return path == o.path && size == o.size && sha256 == o.sha256; }
+  bool operator==(const ManifestFile& o) const {
+    return path == o.path && size == o.size && sha256 == o.sha256;
+  }
 };
 
 struct Manifest {
   int format_version = kManifestFormatVersion;
   std::string collection;
   uint32_t shard = 0;
-  uint64_t version = 0;                 // >= 1
+  uint64_t version = 0;                    // >= 1
   std::optional<uint64_t> parent_version;  // < version; nullopt for the first version
-  std::vector<ManifestFile> files;      // sorted by path, unique paths
-  uint64_t record_count = 0;            // live records in the snapshot
-  uint32_t dimension = 0;               // 0 = not known yet (empty collection)
+  std::vector<ManifestFile> files;         // sorted by path, unique paths
+  uint64_t record_count = 0;               // live records in the snapshot
+  uint32_t dimension = 0;                  // 0 = not known yet (empty collection)
   // Canonical ULIDs of the deltas whose effects this version contains (sorted ascending, unique).
   // The compactor skips a redelivered delta listed here; it may drop ids older than the queue's
   // retention period (PruneAppliedDeltaIds), since such a delta can no longer be redelivered.
   std::vector<std::string> applied_delta_ids;
-  int64_t created_at_ms = 0;            // ms since the Unix epoch, UTC
-  std::string writer_id;                // who wrote this version (compactor instance), non-empty
+  int64_t created_at_ms = 0;  // ms since the Unix epoch, UTC
+  std::string writer_id;      // who wrote this version (compactor instance), non-empty
 };
 
 // Checks every field: format_version == 1 (else kNotSupported), collection non-empty, version >= 1,

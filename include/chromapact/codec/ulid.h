@@ -52,7 +52,8 @@ class UlidGenerator {
 // The process-wide generator's Next() (one generator for the process keeps its ids monotonic).
 Result<std::string> NewUlid();
 
-// Encodes a time and 10 random bytes (big-endian) as a canonical ULID. Precondition: time_ms <= kUlidMaxTimeMs.
+// Encodes a time and 10 random bytes (big-endian) as a canonical ULID. Precondition: time_ms <=
+// kUlidMaxTimeMs.
 std::string EncodeUlid(uint64_t time_ms, const uint8_t random[10]);
 
 // Checks that `text` is a canonical ULID: exactly 26 characters from the upper-case Crockford

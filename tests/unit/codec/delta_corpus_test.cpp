@@ -15,7 +15,9 @@
 namespace chromapact::codec {
 namespace {
 
-std::string CorpusDir() { return chromapact::testing::SourceDir() + "/fuzz/codec/delta_corpus"; }
+std::string CorpusDir() {
+  return chromapact::testing::SourceDir() + "/fuzz/codec/delta_corpus";
+}
 
 std::string GzipText(const std::string& text) {
   z_stream zs{};

@@ -1,10 +1,10 @@
 // Validation errors (exact field naming) on write and read; truncation, bit flips and lying lengths.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <zlib.h>
 
 #include "chromapact/codec/delta.h"
 #include "chromapact/codec/delta_reader.h"
@@ -20,11 +20,14 @@ using testing::MakeDelta;
 void ExpectInvalid(const Delta& d, StatusCode code, const std::string& text, const DeltaOptions& o = {}) {
   Status st = ValidateDelta(d, o);
   EXPECT_EQ(st.code(), code) << st.ToString();
-  EXPECT_NE(st.message().find(text), std::string::npos) << "message: " << st.message() << "\nwanted: " << text;
+  EXPECT_NE(st.message().find(text), std::string::npos)
+      << "message: " << st.message() << "\nwanted: " << text;
   EXPECT_EQ(EncodeDelta(d, o).status().code(), code);
 }
 
-TEST(DeltaValidationTest, ValidDeltaPasses) { EXPECT_TRUE(ValidateDelta(MakeDelta(DeltaOp::kAdd, 3, 2)).ok()); }
+TEST(DeltaValidationTest, ValidDeltaPasses) {
+  EXPECT_TRUE(ValidateDelta(MakeDelta(DeltaOp::kAdd, 3, 2)).ok());
+}
 
 TEST(DeltaValidationTest, Ids) {
   Delta d = MakeDelta(DeltaOp::kAdd, 4, 2);
@@ -40,7 +43,8 @@ TEST(DeltaValidationTest, Ids) {
   ExpectInvalid(empty, StatusCode::kInvalidArgument, "ids: a delta needs at least one record");
   DeltaOptions small;
   small.limits.max_records = 3;
-  ExpectInvalid(MakeDelta(DeltaOp::kAdd, 4, 2), StatusCode::kResourceExhausted, "ids: 4 records, limit 3", small);
+  ExpectInvalid(MakeDelta(DeltaOp::kAdd, 4, 2), StatusCode::kResourceExhausted, "ids: 4 records, limit 3",
+                small);
 }
 
 TEST(DeltaValidationTest, Embeddings) {
@@ -90,13 +94,17 @@ TEST(DeltaValidationTest, DocumentsAndMetadatas) {
 
   d = MakeDelta(DeltaOp::kUpsert, 3, 2);
   d.records.metadatas[2]["tags"] = nlohmann::json::array({"a"});
-  ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"tags\"]: value must be str, int, float or bool (got array)");
+  ExpectInvalid(d, StatusCode::kInvalidArgument,
+                "metadatas[2][\"tags\"]: value must be str, int, float or bool (got array)");
   d.records.metadatas[2] = nlohmann::json{{"nested", {{"a", 1}}}};
-  ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"nested\"]: value must be str, int, float or bool (got object)");
+  ExpectInvalid(d, StatusCode::kInvalidArgument,
+                "metadatas[2][\"nested\"]: value must be str, int, float or bool (got object)");
   d.records.metadatas[2] = nlohmann::json{{"chroma:document", "x"}};
-  ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"chroma:document\"]: keys starting with \"chroma:\" are reserved");
+  ExpectInvalid(d, StatusCode::kInvalidArgument,
+                "metadatas[2][\"chroma:document\"]: keys starting with \"chroma:\" are reserved");
   d.records.metadatas[2] = nlohmann::json{{"k", nullptr}};
-  ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"k\"]: null (delete this key) is allowed only on update");
+  ExpectInvalid(d, StatusCode::kInvalidArgument,
+                "metadatas[2][\"k\"]: null (delete this key) is allowed only on update");
   d.records.metadatas[2] = nlohmann::json{{"big", uint64_t{1} << 63}};
   ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"big\"]: integer does not fit in int64");
   d.records.metadatas[2] = nlohmann::json{{"f", std::nan("")}};
@@ -150,7 +158,8 @@ TEST(DeltaValidationTest, ReaderAppliesTheLimitsAndDimension) {
   o.limits.max_document_bytes = 4;
   r = DecodeDelta(*bytes, o);
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_NE(r.status().message().find("documents[0]: 5 bytes, limit 4"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("documents[0]: 5 bytes, limit 4"), std::string::npos)
+      << r.status().ToString();
   o = {};
   o.limits.max_payload_bytes = 100;
   EXPECT_EQ(DecodeDelta(*bytes, o).status().code(), StatusCode::kResourceExhausted);
@@ -199,7 +208,8 @@ std::string Rec(const std::string& id, uint8_t given, const std::string& rest = 
 void ExpectDecodeError(const std::string& file, StatusCode code, const std::string& text) {
   auto r = DecodeDelta(file);
   EXPECT_EQ(r.status().code(), code) << r.status().ToString();
-  EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().ToString() << "\nwanted: " << text;
+  EXPECT_NE(r.status().message().find(text), std::string::npos)
+      << r.status().ToString() << "\nwanted: " << text;
 }
 
 TEST(DeltaReaderErrorsTest, ForgedFilesWithValidChecksums) {
@@ -211,11 +221,14 @@ TEST(DeltaReaderErrorsTest, ForgedFilesWithValidChecksums) {
   std::string lying = Rec("a", 0);
   lying[0] = '\0';
   lying[3] = '\x40';
-  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, lying), StatusCode::kResourceExhausted, "ids[0]: 1073741824 bytes");
+  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, lying), StatusCode::kResourceExhausted,
+                    "ids[0]: 1073741824 bytes");
   std::string past = Rec("abc", 0);
   past[0] = 100;
-  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, past), StatusCode::kCorruption, "ids[0]: 100 bytes run past the payload");
-  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, Rec("a", 2)), StatusCode::kCorruption, "outside the header's columns");
+  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, past), StatusCode::kCorruption,
+                    "ids[0]: 100 bytes run past the payload");
+  ExpectDecodeError(ForgeDelta(4, 0, 0, 1, Rec("a", 2)), StatusCode::kCorruption,
+                    "outside the header's columns");
   ExpectDecodeError(ForgeDelta(4, 0, 0, 1, Rec("a", 0) + "xx"), StatusCode::kCorruption,
                     "2 payload bytes left after the last record");
   ExpectDecodeError(ForgeDelta(4, 0, 0, 2, Rec("a", 0), 100), StatusCode::kCorruption, "inflates to 6 bytes");

@@ -64,32 +64,39 @@ TEST(DeltaJsonTest, PlainJsonAndMissingColumns) {
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_TRUE(d->records.documents.empty());
   EXPECT_TRUE(d->records.metadatas.empty());
-  d = DecodeJsonGzDelta(R"({"ids": ["a"], "embeddings": [[1, 2]], "documents": null, "metadatas": null})", Meta());
+  d = DecodeJsonGzDelta(R"({"ids": ["a"], "embeddings": [[1, 2]], "documents": null, "metadatas": null})",
+                        Meta());
   ASSERT_TRUE(d.ok());
 }
 
 void ExpectError(const std::string& json, StatusCode code, const std::string& text, DeltaOptions o = {}) {
   auto d = DecodeJsonGzDelta(Gzip(json), Meta(), o);
   EXPECT_EQ(d.status().code(), code) << d.status().ToString();
-  EXPECT_NE(d.status().message().find(text), std::string::npos) << d.status().ToString() << "\nwanted: " << text;
+  EXPECT_NE(d.status().message().find(text), std::string::npos)
+      << d.status().ToString() << "\nwanted: " << text;
 }
 
 TEST(DeltaJsonTest, ShapeErrorsNameTheKeyAndIndex) {
   ExpectError(R"({"embeddings": []})", StatusCode::kInvalidArgument, "ids: missing or not a list");
-  ExpectError(R"({"ids": ["a", 2], "embeddings": [[1], [2]]})", StatusCode::kInvalidArgument, "ids[1]: must be a string");
+  ExpectError(R"({"ids": ["a", 2], "embeddings": [[1], [2]]})", StatusCode::kInvalidArgument,
+              "ids[1]: must be a string");
   ExpectError(R"({"ids": ["a", "b"], "embeddings": [[1, 2], [3]]})", StatusCode::kInvalidArgument,
               "embeddings[1]: 1 values, embeddings[0] has 2");
-  ExpectError(R"({"ids": ["a"], "embeddings": [[1, "x"]]})", StatusCode::kInvalidArgument, "embeddings[0][1]: not a number");
-  ExpectError(R"({"ids": ["a"], "embeddings": [[1e39]]})", StatusCode::kInvalidArgument, "embeddings[0][0]: not finite as float32");
-  ExpectError(R"({"ids": ["a", "b"], "embeddings": [[1], [2]], "documents": ["x"]})", StatusCode::kInvalidArgument,
-              "documents: 1 entries for 2 ids");
+  ExpectError(R"({"ids": ["a"], "embeddings": [[1, "x"]]})", StatusCode::kInvalidArgument,
+              "embeddings[0][1]: not a number");
+  ExpectError(R"({"ids": ["a"], "embeddings": [[1e39]]})", StatusCode::kInvalidArgument,
+              "embeddings[0][0]: not finite as float32");
+  ExpectError(R"({"ids": ["a", "b"], "embeddings": [[1], [2]], "documents": ["x"]})",
+              StatusCode::kInvalidArgument, "documents: 1 entries for 2 ids");
   ExpectError(R"({"ids": ["a"], "embeddings": [[1]], "documents": [3]})", StatusCode::kInvalidArgument,
               "documents[0]: must be a string or null");
   ExpectError(R"({"ids": ["a"], "embeddings": [[1]], "metadatas": [[1]]})", StatusCode::kInvalidArgument,
               "metadatas[0]: must be an object or null");
-  ExpectError(R"({"ids": ["a"], "embeddings": [[1]], "metadatas": [{"k": [1]}]})", StatusCode::kInvalidArgument,
+  ExpectError(R"({"ids": ["a"], "embeddings": [[1]], "metadatas": [{"k": [1]}]})",
+              StatusCode::kInvalidArgument,
               "metadatas[0][\"k\"]: value must be str, int, float or bool (got array)");
-  ExpectError(R"({"ids": ["a", "a"], "embeddings": [[1], [2]]})", StatusCode::kInvalidArgument, "ids[1]: duplicate of ids[0]");
+  ExpectError(R"({"ids": ["a", "a"], "embeddings": [[1], [2]]})", StatusCode::kInvalidArgument,
+              "ids[1]: duplicate of ids[0]");
   ExpectError(R"({"ids": ["a"]})", StatusCode::kInvalidArgument, "embeddings: required for upsert");
   ExpectError(R"({"ids": ["a"], "embeddings": [[NaN]]})", StatusCode::kCorruption, "not valid JSON");
   ExpectError(R"([1, 2])", StatusCode::kCorruption, "top level is not an object");

@@ -2,10 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chromapact/codec/delta.h"
 
@@ -26,7 +25,8 @@ inline Delta MakeDelta(DeltaOp op, size_t n, uint32_t dim, bool docs = true, boo
   d.meta.created_at_ms = 1764585600123;
   for (size_t i = 0; i < n; ++i) {
     d.records.ids.push_back("id-" + std::to_string(i));
-    for (uint32_t j = 0; j < dim; ++j) d.records.embeddings.push_back(static_cast<float>(i * 1000 + j) + 0.25f);
+    for (uint32_t j = 0; j < dim; ++j)
+      d.records.embeddings.push_back(static_cast<float>(i * 1000 + j) + 0.25f);
     if (docs) d.records.documents.emplace_back("doc " + std::to_string(i));
     if (metas) {
       d.records.metadatas.push_back(nlohmann::json{{"i", static_cast<int64_t>(i)},

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "chromapact/crypto.h"
@@ -144,7 +143,7 @@ TEST(ManifestTest, HashVerifyAndDiffARealDirectory) {
   WriteFile(v1 + "/chroma.sqlite3", "sqlite bytes");
   WriteFile(v1 + "/seg-a/data_level0.bin", std::string(10000, 'x'));
   WriteFile(v1 + "/seg-a/header.bin", "hdr");
-  WriteFile(v1 + "/manifest.json", "{}");  // skipped
+  WriteFile(v1 + "/manifest.json", "{}");                                 // skipped
   std::filesystem::create_symlink(v1 + "/chroma.sqlite3", v1 + "/link");  // skipped
   auto files = HashDirectoryFiles(v1);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
@@ -195,7 +194,8 @@ TEST(ManifestTest, HashVerifyAndDiffARealDirectory) {
 
 TEST(ManifestTest, AppliedDeltaIds) {
   Manifest m = Sample();
-  AddAppliedDeltaIds(&m, {"01JDZQ8K3M4N5P6Q7R8S9T0VWX", "00000000010000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"});
+  AddAppliedDeltaIds(
+      &m, {"01JDZQ8K3M4N5P6Q7R8S9T0VWX", "00000000010000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"});
   EXPECT_EQ(m.applied_delta_ids.size(), 4u);
   EXPECT_TRUE(ValidateManifest(m).ok());
   EXPECT_TRUE(HasAppliedDelta(m, "01JDZQ8K3M4N5P6Q7R8S9T0VWY"));

@@ -27,7 +27,8 @@ TEST(UlidTest, EncodesTheSpecExample) {
 TEST(UlidTest, TimeRoundTripsAndStringOrderIsTimeOrder) {
   UlidGenerator gen;
   std::vector<std::string> ids;
-  for (uint64_t t : {uint64_t{1}, uint64_t{1000}, uint64_t{1764585600000}, uint64_t{1764585600001}, kUlidMaxTimeMs}) {
+  for (uint64_t t :
+       {uint64_t{1}, uint64_t{1000}, uint64_t{1764585600000}, uint64_t{1764585600001}, kUlidMaxTimeMs}) {
     auto id = gen.NextAt(t);
     ASSERT_TRUE(id.ok());
     EXPECT_TRUE(ValidateUlid(*id).ok());
