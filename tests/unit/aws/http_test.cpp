@@ -221,6 +221,39 @@ TEST(HttpClientTest, StreamsABodyFromAFileRangeWithExplicitContentTypeAndNoExpec
   EXPECT_EQ(http.Send(req).status().code(), StatusCode::kIOError);
 }
 
+TEST(HttpClientTest, SendsALargeBodyFromBodyRefInsteadOfBody) {
+  KeepAliveServer server;
+  std::string data(3 * 1024 * 1024 + 17, '\0');  // past 1 MiB: the raised upload buffer is used
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 13 + (i >> 9));
+  HttpClient http;
+  HttpRequest req;
+  req.method = "PUT";
+  req.url = server.url("/by-ref");
+  req.body = "not this";
+  req.body_ref = &data;
+  auto resp = http.Send(req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->status, 200);
+  EXPECT_EQ(resp->body, "body-of:/by-ref");  // read into a body reserved from Content-Length
+  auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].body == data);
+  EXPECT_TRUE(HasHeaderLine(seen[0].head, "content-length: " + std::to_string(data.size()))) << seen[0].head;
+
+  // The same client then sends a small owned body and reads an error answer's body.
+  HttpRequest small;
+  small.method = "POST";
+  small.url = server.url("/status/404");
+  small.body = "abc";
+  auto err = http.Send(small);
+  ASSERT_TRUE(err.ok()) << err.status().ToString();
+  EXPECT_EQ(err->status, 404);
+  EXPECT_EQ(err->body, "<Error><Code>X404</Code></Error>");
+  seen = server.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].body, "abc");
+}
+
 TEST(HttpClientTest, StreamsOnlySuccessfulResponsesToTheFile) {
   KeepAliveServer server;
   const std::string dir = testing::MakeTempDir("http");
