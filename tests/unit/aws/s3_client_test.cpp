@@ -112,6 +112,13 @@ TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) 
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ(put->etag, stored_etag);
   EXPECT_EQ(server.requests().size(), 3u);
+  for (const auto& r : server.requests()) {
+    if (r.method != "PUT") continue;
+    // From memory: the signed SHA-256 is the integrity check, no Content-MD5 pass over the body.
+    EXPECT_EQ(r.body, body);
+    EXPECT_EQ(r.Header("x-amz-content-sha256"), Sha256Hex(body));
+    EXPECT_EQ(r.Header("content-md5"), "");
+  }
 
   stored_etag = Quoted(HexEncode(Md5("someone else's bytes")));  // a real conflict stays one
   auto lost = s3.PutObject("b", "ptr", body, o);
