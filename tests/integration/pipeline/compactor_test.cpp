@@ -372,6 +372,56 @@ TEST_F(CompactorTest, RedeliveryChangesNothingInAnyOrder) {
   (void)d2;
 }
 
+TEST_F(CompactorTest, LostCasRebuildsOnTheNewBaseOrGivesTheMessagesBack) {
+  const ShardId shard{"lostcas", 0};
+  auto queue = NewQueue("lostcas");
+  Model model;
+  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"a", "b"}, 1}, &model);
+  {
+    Compactor first(kv_.get(), objects_.get(), queue.get(), &clock_, Options("lostcas0"));
+    ASSERT_TRUE(first.RunCycle(shard, {}).status.ok());
+  }
+  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"b", "c"}, 2}, &model);
+  // Another writer commits between this cycle's pointer read and its CAS (here: the pointer moved
+  // to v2 naming v1's files, as a compactor that stalled past its lease might).
+  PointerTable pointers(kv_.get(), &clock_);
+  int interfere = 1;
+  auto move_pointer = [&](std::string_view step) -> Status {
+    if (step != kCompactStepUploaded || interfere-- <= 0) return Status::Ok();
+    auto now = pointers.Read(shard);
+    if (!now.ok() || !now->has_value()) return Internal("no pointer");
+    return pointers.CompareAndSwap(shard, (*now)->version, (*now)->manifest_key, 0).status();
+  };
+  CompactorOptions opts = Options("lostcas1");
+  opts.step_hook = move_pointer;
+  Compactor compactor(kv_.get(), objects_.get(), queue.get(), &clock_, opts);
+  CycleResult r = compactor.RunCycle(shard, {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.commit_attempts, 2);
+  EXPECT_EQ(r.new_version, 3);
+  EXPECT_EQ(r.applied_message_ids.size(), 1u);
+  ExpectSnapshotEquals(shard, model);
+
+  // With one attempt only, a lost CAS gives the messages back at once (visibility 0).
+  Produce(queue.get(), shard, {codec::DeltaOp::kDelete, {"a"}}, &model);
+  interfere = 1;
+  opts.max_commit_attempts = 1;
+  opts.work_dir = testing::MakeTempDir("compactor-lostcas2");
+  Compactor once(kv_.get(), objects_.get(), queue.get(), &clock_, opts);
+  r = once.RunCycle(shard, {});
+  EXPECT_EQ(r.status.code(), StatusCode::kAborted) << r.status.ToString();
+  EXPECT_TRUE(r.in_flight_receipts.empty());
+  EXPECT_TRUE(r.applied_message_ids.empty());
+  auto back = ReceiveAll(queue.get());
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].receive_count, 2);
+  ASSERT_TRUE(queue->ChangeVisibility({back[0].receipt_handle}, 0).ok());
+  r = once.RunCycle(shard, {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.new_version, 5);
+  ExpectSnapshotEquals(shard, model);
+}
+
 // One crash point: where to stop the first compactor.
 struct CrashPoint {
   std::string name;
