@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -420,6 +421,62 @@ TEST_F(CompactorTest, LostCasRebuildsOnTheNewBaseOrGivesTheMessagesBack) {
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.new_version, 5);
   ExpectSnapshotEquals(shard, model);
+}
+
+void WriteTextFile(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+TEST_F(CompactorTest, SnapshotFetchVerifiesAndDownloadsOnlyChangedFiles) {
+  const ShardId shard{"snapfetch", 0};
+  std::string src = testing::MakeTempDir("snap-src");
+  WriteTextFile(src + "/chroma.sqlite3", std::string(5000, 'q'));
+  WriteTextFile(src + "/seg/data_level0.bin", std::string(3000, 'd'));
+  WriteTextFile(src + "/seg/header.bin", "header");
+  codec::Manifest m1;
+  m1.version = 1;
+  m1.writer_id = "w1";
+  auto p1 = PublishSnapshot(objects_.get(), shard, src, &m1);
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  EXPECT_EQ(p1->files, 3u);
+  EXPECT_EQ(p1->manifest_key, "snapshots/snapfetch/0/1-w1/manifest.json");
+  // Create-only: publishing the same version and writer again with other content is refused.
+  WriteTextFile(src + "/seg/header.bin", "HEADER2");
+  codec::Manifest again = m1;
+  EXPECT_EQ(PublishSnapshot(objects_.get(), shard, src, &again).status().code(), StatusCode::kAlreadyExists);
+  codec::Manifest m2;
+  m2.version = 2;
+  m2.parent_version = 1;
+  m2.writer_id = "w2";
+  auto p2 = PublishSnapshot(objects_.get(), shard, src, &m2);
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+
+  std::string cache = testing::MakeTempDir("snap-cache");
+  FetchStats st;
+  auto f1 = FetchSnapshot(objects_.get(), p1->manifest_key, cache, &st);
+  ASSERT_TRUE(f1.ok()) << f1.status().ToString();
+  EXPECT_EQ(st.files_fetched, 3u);
+  EXPECT_EQ(st.files_reused, 0u);
+  EXPECT_TRUE(codec::VerifyDirectory(cache, *f1).ok());
+  // v2 differs in one file only; a stray local file is removed.
+  WriteTextFile(cache + "/stray.tmp", "x");
+  auto f2 = FetchSnapshot(objects_.get(), p2->manifest_key, cache, &st);
+  ASSERT_TRUE(f2.ok()) << f2.status().ToString();
+  EXPECT_EQ(st.files_fetched, 1u);
+  EXPECT_EQ(st.files_reused, 2u);
+  EXPECT_EQ(st.files_removed, 1u);
+  EXPECT_TRUE(codec::VerifyDirectory(cache, *f2).ok());
+  EXPECT_FALSE(std::filesystem::exists(cache + "/stray.tmp"));
+  // A damaged local copy is repaired.
+  WriteTextFile(cache + "/seg/data_level0.bin", std::string(3000, 'X'));
+  ASSERT_TRUE(FetchSnapshot(objects_.get(), p2->manifest_key, cache, &st).ok());
+  EXPECT_EQ(st.files_fetched, 1u);
+  // A stored file that no longer matches its manifest is kCorruption naming it.
+  ASSERT_TRUE(objects_->Put("snapshots/snapfetch/0/2-w2/seg/data_level0.bin", std::string(3000, 'Y')).ok());
+  auto bad = FetchSnapshot(objects_.get(), p2->manifest_key, testing::MakeTempDir("snap-bad"));
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("seg/data_level0.bin"), std::string::npos) << bad.status().message();
 }
 
 // One crash point: where to stop the first compactor.
