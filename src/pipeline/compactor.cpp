@@ -309,6 +309,11 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     if (ptr) manifest.parent_version = static_cast<uint64_t>(ptr->version);
     if (base) manifest.applied_delta_ids = base->applied_delta_ids;
     codec::AddAppliedDeltaIds(&manifest, r.applied_delta_ids);
+    const int64_t cutoff_ms = clock_->NowMs() - options_.retention_ms;
+    if (cutoff_ms > 0) {
+      codec::PruneAppliedDeltaIds(&manifest, static_cast<uint64_t>(cutoff_ms));
+      internal::PruneRecordVersions(&versions, cutoff_ms);
+    }
     auto count = st->Count(shard.collection);
     if (!count.ok()) return abandon(count.status());
     manifest.record_count = *count;

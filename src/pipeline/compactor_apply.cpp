@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/compactor.h"
 
 namespace chromapact::pipeline::internal {
@@ -67,6 +68,20 @@ Status SaveRecordVersions(const std::string& dir, const RecordVersions& versions
   out.close();
   if (!out) return IOError("cannot write " + path);
   return Status::Ok();
+}
+
+size_t PruneRecordVersions(RecordVersions* versions, int64_t cutoff_ms) {
+  size_t dropped = 0;
+  for (auto it = versions->begin(); it != versions->end();) {
+    auto t = codec::UlidTimeMs(it->second);
+    if (t.ok() && static_cast<int64_t>(*t) < cutoff_ms) {
+      it = versions->erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
 }
 
 Result<size_t> ApplyDelta(store::Store* store, const std::string& collection, codec::Delta delta,

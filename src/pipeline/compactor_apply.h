@@ -21,6 +21,10 @@ Result<RecordVersions> LoadRecordVersions(const std::string& dir);
 // Writes <dir>/chromapact_versions.json. Errors: kIOError.
 Status SaveRecordVersions(const std::string& dir, const RecordVersions& versions);
 
+// Drops versions whose ULID time is < cutoff_ms (epoch ms UTC); returns how many. Versions that
+// are not ULIDs are kept.
+size_t PruneRecordVersions(RecordVersions* versions, int64_t cutoff_ms);
+
 // Applies the records of `delta` whose id has no version or a version < delta.meta.delta_id (the
 // others were overwritten by a later delta, or this delta was applied before) to `collection`, and
 // sets their version to the delta id. Returns how many records were applied.

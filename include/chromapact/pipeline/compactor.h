@@ -67,6 +67,10 @@ struct CompactorOptions {
   // Delta bytes budget: once this many delta bytes were fetched, further drained (not triggering)
   // messages are given back (visibility 0) instead of applied.
   uint64_t max_delta_bytes = 512u << 20;
+  // The queue's message retention period (SQS MessageRetentionPeriod, max 14 days): a delta older
+  // than this can no longer be redelivered, so applied_delta_ids and record versions (tombstones
+  // included) whose ULID time is older than now - retention_ms are dropped from each new version.
+  int64_t retention_ms = 14LL * 24 * 3600 * 1000;
   // Pointer CAS attempts (1 = no rebuild after a lost CAS).
   int max_commit_attempts = 3;
   // For a shard with no pointer yet: the collection is created with these options.

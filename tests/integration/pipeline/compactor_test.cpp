@@ -479,6 +479,33 @@ TEST_F(CompactorTest, SnapshotFetchVerifiesAndDownloadsOnlyChangedFiles) {
   EXPECT_NE(bad.status().message().find("seg/data_level0.bin"), std::string::npos) << bad.status().message();
 }
 
+TEST_F(CompactorTest, AppliedIdsAndRecordVersionsOlderThanRetentionArePruned) {
+  const ShardId shard{"retention", 0};
+  auto queue = NewQueue("retention");
+  const int64_t day = 24LL * 3600 * 1000;
+  clock_.Set(kT0);
+  Model model;
+  std::string d1 = *ulids_.NextAt(kT0);
+  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"old", "both"}, 1}, &model, d1);
+  CompactorOptions opts = Options("retention");
+  opts.retention_ms = 5 * day;
+  Compactor compactor(kv_.get(), objects_.get(), queue.get(), &clock_, opts);
+  ASSERT_TRUE(compactor.RunCycle(shard, {}).status.ok());
+  clock_.Advance(10 * day);
+  std::string d2 = *ulids_.NextAt(kT0 + 10 * day);
+  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"both", "new"}, 2}, &model, d2);
+  CycleResult r = compactor.RunCycle(shard, {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  codec::Manifest m;
+  ExpectSnapshotEquals(shard, model, &m);  // the records themselves are kept
+  EXPECT_EQ(m.applied_delta_ids, std::vector<std::string>{d2});
+  std::string dir = testing::MakeTempDir("retention-check");
+  ASSERT_TRUE(FetchSnapshot(objects_.get(), r.manifest_key, dir).ok());
+  std::ifstream in(dir + "/" + kRecordVersionsFileName);
+  nlohmann::json versions = nlohmann::json::parse(in, nullptr, false);
+  EXPECT_EQ(versions["versions"], (nlohmann::json{{"both", d2}, {"new", d2}})) << versions.dump();
+}
+
 // One crash point: where to stop the first compactor.
 struct CrashPoint {
   std::string name;
