@@ -1,100 +1,23 @@
 // Real Chroma 1.5.9 (the oracle: ../shared/tools/chroma-oracle/serve, from Chroma's npm artifact)
 // opens a persist directory written by our Store and answers count / get / query / filters like our
 // reader does. Skips when ../shared (the oracle launcher) is absent.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
 
-#include "chromapact/aws/http.h"
 #include "chromapact/store/store.h"
+#include "compat/store/oracle.h"
 #include "support/paths.h"
 
 namespace chromapact::store {
 namespace {
 namespace fs = std::filesystem;
 
-int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(s);
-  return port;
-}
-
-std::vector<float> Vectors(size_t n, size_t dim, uint32_t seed) {
-  std::vector<float> v(n * dim);
-  uint32_t x = seed;
-  for (float& f : v) {
-    x = x * 1664525u + 1013904223u;
-    f = static_cast<float>(x >> 8) / static_cast<float>(1u << 24) * 2.0f - 1.0f;
-  }
-  return v;
-}
-
-class ChromaOracle {
- public:
-  // Starts the oracle over `dir`; pid_ stays 0 on failure (reason in error_).
-  ChromaOracle(const std::string& shared, const std::string& dir) : port_(FreePort()) {
-    const std::string cmd = shared + "/tools/chroma-oracle/serve '" + dir + "' " + std::to_string(port_) + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    while (p && fgets(buf, sizeof(buf), p)) error_ += buf;
-    int rc = p ? pclose(p) : -1;
-    if (rc == 0) pid_ = std::atoi(error_.c_str());
-  }
-  ~ChromaOracle() {
-    if (pid_ > 0) kill(pid_, SIGKILL);  // the process we started (it ignores SIGINT)
-  }
-  bool ok() const { return pid_ > 0; }
-  const std::string& error() const { return error_; }
-
-  nlohmann::json Call(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) {
-    aws::HttpRequest r;
-    r.method = method;
-    r.url = "http://127.0.0.1:" + std::to_string(port_) +
-            "/api/v2/tenants/default_tenant/databases/default_database" + path;
-    if (!body.is_null()) {
-      r.body = body.dump();
-      r.headers.push_back({"content-type", "application/json"});
-    }
-    auto resp = http_.Send(r);
-    EXPECT_TRUE(resp.ok()) << resp.status().ToString();
-    if (!resp.ok()) return nullptr;
-    EXPECT_EQ(resp->status, 200) << method << " " << path << ": " << resp->body;
-    return nlohmann::json::parse(resp->body, nullptr, false);
-  }
-
- private:
-  int port_;
-  int pid_ = 0;
-  std::string error_;
-  aws::HttpClient http_;
-};
-
-void ExpectFloatsNear(const nlohmann::json& got, const nlohmann::json& want, float tol, const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (got[i].is_array()) {
-      ExpectFloatsNear(got[i], want[i], tol, what);
-    } else {
-      EXPECT_NEAR(got[i].get<double>(), want[i].get<double>(), tol) << what << "[" << i << "]";
-    }
-  }
-}
+using chromapact::testing::ChromaOracle;
+using chromapact::testing::ExpectFloatsNear;
+using chromapact::testing::Vectors;
 
 TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
   CP_REQUIRE_SHARED(shared);
@@ -117,7 +40,9 @@ TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
     for (size_t i = 0; i < kN; ++i) {
       b.ids.push_back("r" + std::to_string(i));
       b.documents.push_back("text number " + std::to_string(i) + (i % 3 == 0 ? " fizz" : ""));
-      b.metadatas.push_back({{"i", static_cast<int64_t>(i)}, {"half", i * 0.5}, {"odd", i % 2 == 1},
+      b.metadatas.push_back({{"i", static_cast<int64_t>(i)},
+                             {"half", i * 0.5},
+                             {"odd", i % 2 == 1},
                              {"tag", "t" + std::to_string(i % 5)}});
       if (i % 7 == 0) b.metadatas.back()["list"] = {static_cast<int64_t>(i), static_cast<int64_t>(i + 1)};
     }
@@ -180,8 +105,9 @@ TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
     f.include = 0;
     auto our_f = store->Get(name, f);
     ASSERT_TRUE(our_f.ok()) << our_f.status().ToString();
-    nlohmann::json their_f = chroma.Call("POST", base + "/get",
-                                         {{"where", f.where}, {"where_document", f.where_document}, {"include", nlohmann::json::array()}});
+    nlohmann::json their_f = chroma.Call(
+        "POST", base + "/get",
+        {{"where", f.where}, {"where_document", f.where_document}, {"include", nlohmann::json::array()}});
     std::set<std::string> a(our_f->ids.begin(), our_f->ids.end());
     std::set<std::string> b;
     for (const auto& id : their_f["ids"]) b.insert(id.get<std::string>());
@@ -189,7 +115,8 @@ TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
     EXPECT_FALSE(a.empty());
 
     // query, unfiltered and filtered
-    for (const nlohmann::json& where : {nlohmann::json(nullptr), nlohmann::json{{"tag", {{"$in", {"t1", "t4"}}}}}}) {
+    for (const nlohmann::json& where :
+         {nlohmann::json(nullptr), nlohmann::json{{"tag", {{"$in", {"t1", "t4"}}}}}}) {
       QueryRequest q;
       q.query_embeddings = queries;
       q.n_results = 8;
