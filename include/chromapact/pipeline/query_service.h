@@ -1,0 +1,82 @@
+// The query side (DESIGN.md §1, §4; issue 4 item 6): answers Chroma-shaped reads from the committed
+// snapshots of a collection's shards. Per shard: the pointer through a PointerCache (so DynamoDB is
+// read at most once per CHROMAPACT_POINTER_TTL_MS), the snapshot fetched into
+// <cache_dir>/<collection>#<shard>/ when the pointer names another manifest than the open one
+// (pipeline/snapshot.h FetchSnapshot: only changed files move), and a Store opened read-only +
+// immutable on it. Reads fan out over every shard and merge: query = top n_results by distance,
+// get = shard results concatenated in shard order then offset/limit, count = sum.
+// No Lambda types: lambdas/query adapts an invocation to Handle().
+//
+// Request (JSON object; Chroma's argument names, chromadb/api/models/Collection.py):
+//   {"collection"?: name (default QueryServiceOptions::default_collection),
+//    "action"?: "query" (default) | "get" | "count",
+//    query:  "query_embeddings": q lists of d numbers, "n_results"?: int >= 1 (default 10),
+//            "where"?, "where_document"?, "ids"?, "include"? (default documents, metadatas, distances)
+//    get:    "ids"?, "where"?, "where_document"?, "limit"?, "offset"?, "include"? (default documents,
+//            metadatas)}
+// Answers: query/get the Chroma REST bodies of store.h ToJson (column-of-lists); count {"count": n}.
+// A shard without a pointer yet is empty; a collection none of whose shards has one is kNotFound.
+//
+// Not thread-safe (one per Lambda sandbox; invocations are sequential).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "chromapact/pipeline/object_store.h"
+#include "chromapact/pipeline/pointer_cache.h"
+#include "chromapact/pipeline/shard_id.h"
+#include "chromapact/status.h"
+#include "chromapact/store/store.h"
+
+namespace chromapact::pipeline {
+
+struct QueryServiceOptions {
+  std::string cache_dir = "/tmp/chromapact";  // CHROMAPACT_CACHE_DIR
+  int shards = 1;                             // CHROMAPACT_SHARDS, >= 1
+  std::string default_collection;             // CHROMAPACT_COLLECTION; empty = events must name one
+};
+
+// What the last Handle() did, for metrics and tests.
+struct QueryStats {
+  int snapshots_fetched = 0;      // shards whose snapshot was (re)fetched
+  uint64_t bytes_fetched = 0;     // snapshot bytes downloaded, manifests included
+  int64_t versions_max = 0;       // highest pointer version among the shards answered
+};
+
+class QueryService {
+ public:
+  // Borrows `objects` and `pointers`; both must outlive the service.
+  QueryService(ObjectStore* objects, PointerCache* pointers, QueryServiceOptions options);
+  ~QueryService();
+
+  // Answers one request. Errors: kInvalidArgument naming the key for a malformed request (also an
+  // unknown action, and query_texts: there is no embedding function server-side); kNotSupported for
+  // a write action ("add", "upsert", "update", "delete": the query function is read-only);
+  // kNotFound when the collection has no snapshot; the Store's errors (filters, dimension);
+  // FetchSnapshot / PointerCache errors (the shard's cache entry is invalidated, so the next
+  // request reads the pointer again).
+  Result<nlohmann::json> Handle(const nlohmann::json& request);
+
+  const QueryStats& last_stats() const { return stats_; }
+
+ private:
+  struct Shard {
+    std::string manifest_key;  // what `dir` holds and `store` has open; empty = nothing
+    int64_t version = 0;
+    std::unique_ptr<store::Store> store;
+  };
+  // The open store of `shard` at its current pointer; nullptr (OK) when the shard has no pointer.
+  Result<store::Store*> Open(const ShardId& shard);
+
+  ObjectStore* objects_;
+  PointerCache* pointers_;
+  QueryServiceOptions options_;
+  std::map<std::string, Shard> shards_;  // by ShardId::ToString
+  QueryStats stats_;
+};
+
+}  // namespace chromapact::pipeline

@@ -1,0 +1,84 @@
+// The query bootstrap (DESIGN.md §1, §4): Chroma-shaped reads ({"action": "query|get|count", ...})
+// answered from the committed snapshots (pipeline/query_service.h): pointer from
+// $CHROMAPACT_TABLE (cached $CHROMAPACT_POINTER_TTL_MS), files from $CHROMAPACT_BUCKET into
+// $CHROMAPACT_CACHE_DIR. Read-only: write actions get a "NotSupported" error; bad events a typed
+// error, never a crash.
+#include <chrono>
+#include <memory>
+
+#include "../common/env.h"
+#include "chromapact/aws/dynamodb.h"
+#include "chromapact/aws/s3.h"
+#include "chromapact/pipeline/clock.h"
+#include "chromapact/pipeline/kv_store.h"
+#include "chromapact/pipeline/object_store_s3.h"
+#include "chromapact/pipeline/pointer_cache.h"
+#include "chromapact/pipeline/query_service.h"
+#include "chromapact/runtime/logging.h"
+#include "chromapact/runtime/metrics.h"
+#include "chromapact/runtime/run_handler.h"
+
+namespace {
+
+using namespace chromapact;  // NOLINT (main file)
+
+struct Config {
+  std::string bucket, table;
+  int64_t pointer_ttl_ms = 1000;
+  pipeline::QueryServiceOptions service;
+};
+
+Result<Config> LoadConfig() {
+  Config c;
+  CP_ASSIGN_OR_RETURN(c.bucket, lambdas::EnvRequired("CHROMAPACT_BUCKET"));
+  CP_ASSIGN_OR_RETURN(c.table, lambdas::EnvRequired("CHROMAPACT_TABLE"));
+  CP_ASSIGN_OR_RETURN(c.pointer_ttl_ms, lambdas::EnvInt("CHROMAPACT_POINTER_TTL_MS", 1000, 0, 86400000));
+  CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
+  c.service.shards = static_cast<int>(shards);
+  c.service.cache_dir = lambdas::EnvOr("CHROMAPACT_CACHE_DIR", "/tmp/chromapact") + "/query";
+  c.service.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
+  return c;
+}
+
+}  // namespace
+
+int main() {
+  runtime::InitLogging();
+  auto config = LoadConfig();
+  auto s3 = config.ok() ? aws::S3Client::FromEnvironment() : Result<std::unique_ptr<aws::S3Client>>(config.status());
+  auto ddb = s3.ok() ? aws::DynamoDbClient::FromEnvironment()
+                     : Result<std::unique_ptr<aws::DynamoDbClient>>(s3.status());
+  if (!ddb.ok()) {
+    (void)runtime::ReportInitError({"InitError", "query configuration: " + ddb.status().ToString(), {}});
+    return 1;
+  }
+  auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
+  auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
+  pipeline::SystemClock clock;
+  pipeline::PointerTable pointers(kv.get(), &clock);
+  pipeline::PointerCache cache(&pointers, &clock, config->pointer_ttl_ms);
+  pipeline::QueryService service(objects.get(), &cache, config->service);
+
+  auto handler = [&](const std::string& event, const runtime::Context&) -> runtime::HandlerResult {
+    const auto start = std::chrono::steady_clock::now();
+    auto json = lambdas::ParseEvent(event);
+    if (!json.ok()) return lambdas::Fail(json.status());
+    auto res = service.Handle(*json);
+    if (!res.ok()) return lambdas::Fail(res.status());
+    runtime::MetricsLogger metrics;
+    (void)metrics.SetDimension("Function", "query");
+    (void)metrics.Put(runtime::kQueryLatency,
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    (void)metrics.Put("SnapshotBytesFetched", static_cast<double>(service.last_stats().bytes_fetched),
+                      runtime::MetricUnit::kBytes);
+    (void)metrics.SetProperty("version", service.last_stats().versions_max);
+    metrics.Flush();
+    return runtime::HandlerResult::Success(res->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+  Status st = runtime::RunHandler(handler);
+  if (!st.ok()) {
+    runtime::LogError("runtime loop ended", {{"status", st.ToString()}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,256 @@
+// QueryService: pointer -> snapshot cache -> read-only Store per shard -> fan out and merge
+// (query_service.h).
+#include "chromapact/pipeline/query_service.h"
+
+#include <algorithm>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "chromapact/pipeline/snapshot.h"
+
+namespace chromapact::pipeline {
+namespace {
+
+Result<std::optional<std::vector<std::string>>> ParseIds(const nlohmann::json& request) {
+  auto it = request.find("ids");
+  if (it == request.end() || it->is_null()) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> ids;
+  if (it->is_string()) return std::optional<std::vector<std::string>>(std::vector<std::string>{it->get<std::string>()});
+  if (!it->is_array()) return InvalidArgument(std::string("ids: expected a list of strings, got ") + it->type_name());
+  for (size_t i = 0; i < it->size(); ++i) {
+    if (!(*it)[i].is_string()) return InvalidArgument("ids[" + std::to_string(i) + "]: expected a string");
+    ids.push_back((*it)[i].get<std::string>());
+  }
+  return std::optional<std::vector<std::string>>(std::move(ids));
+}
+
+nlohmann::json Member(const nlohmann::json& request, const char* key) {
+  auto it = request.find(key);
+  return it == request.end() ? nlohmann::json(nullptr) : *it;
+}
+
+Result<std::optional<int64_t>> ParseInt(const nlohmann::json& request, const char* key, int64_t min) {
+  auto it = request.find(key);
+  if (it == request.end() || it->is_null()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return InvalidArgument(std::string(key) + ": expected an integer, got " + it->type_name());
+  int64_t v = it->get<int64_t>();
+  if (v < min) return InvalidArgument(std::string(key) + ": must be >= " + std::to_string(min) + ", got " + std::to_string(v));
+  return std::optional<int64_t>(v);
+}
+
+Result<unsigned> ParseIncludeOr(const nlohmann::json& request, unsigned dflt) {
+  auto it = request.find("include");
+  if (it == request.end() || it->is_null()) return dflt;
+  return store::ParseInclude(*it);
+}
+
+// q x d row-major; a single flat list of numbers is one query (Chroma accepts both).
+Result<std::vector<float>> ParseQueryEmbeddings(const nlohmann::json& request, size_t* q) {
+  auto it = request.find("query_embeddings");
+  if (it == request.end() || it->is_null()) {
+    if (request.contains("query_texts")) {
+      return InvalidArgument("query_texts: not supported (no embedding function here); send query_embeddings");
+    }
+    return InvalidArgument("query_embeddings: missing");
+  }
+  if (!it->is_array() || it->empty()) return InvalidArgument("query_embeddings: expected a non-empty list");
+  nlohmann::json rows = (*it)[0].is_number() ? nlohmann::json::array({*it}) : *it;
+  std::vector<float> out;
+  size_t dim = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    const std::string name = "query_embeddings[" + std::to_string(i) + "]";
+    if (!row.is_array() || row.empty()) return InvalidArgument(name + ": expected a non-empty list of numbers");
+    if (i == 0) dim = row.size();
+    if (row.size() != dim) {
+      return InvalidArgument(name + ": expected dimension " + std::to_string(dim) + ", got " + std::to_string(row.size()));
+    }
+    for (size_t k = 0; k < row.size(); ++k) {
+      if (!row[k].is_number()) return InvalidArgument(name + "[" + std::to_string(k) + "]: expected a number");
+      out.push_back(static_cast<float>(row[k].get<double>()));
+    }
+  }
+  *q = rows.size();
+  return out;
+}
+
+bool IsWriteAction(const std::string& a) { return a == "add" || a == "upsert" || a == "update" || a == "delete"; }
+
+}  // namespace
+
+QueryService::QueryService(ObjectStore* objects, PointerCache* pointers, QueryServiceOptions options)
+    : objects_(objects), pointers_(pointers), options_(std::move(options)) {}
+
+QueryService::~QueryService() = default;
+
+Result<store::Store*> QueryService::Open(const ShardId& shard) {
+  const std::string key = shard.ToString();
+  CP_ASSIGN_OR_RETURN(std::optional<Pointer> ptr, pointers_->Get(shard));
+  Shard& s = shards_[key];
+  if (!ptr.has_value()) {
+    s = Shard{};
+    return static_cast<store::Store*>(nullptr);
+  }
+  stats_.versions_max = std::max(stats_.versions_max, ptr->version);
+  if (s.store != nullptr && s.manifest_key == ptr->manifest_key) return s.store.get();
+  s = Shard{};  // close before the files change under it
+  const std::string dir = options_.cache_dir + "/" + key;
+  FetchStats fetched;
+  auto manifest = FetchSnapshot(objects_, ptr->manifest_key, dir, &fetched);
+  if (!manifest.ok()) {
+    pointers_->Invalidate(shard);
+    return manifest.status().WithContext("shard " + key + ": fetch snapshot " + ptr->manifest_key);
+  }
+  ++stats_.snapshots_fetched;
+  stats_.bytes_fetched += fetched.bytes_fetched;
+  store::OpenOptions open;
+  open.read_only = true;
+  open.immutable = true;
+  open.create_if_missing = false;
+  auto st = store::Store::Open(dir, open);
+  if (!st.ok()) {
+    pointers_->Invalidate(shard);
+    return st.status().WithContext("shard " + key + ": open snapshot " + ptr->manifest_key);
+  }
+  s.store = std::move(st).value();
+  s.manifest_key = ptr->manifest_key;
+  s.version = ptr->version;
+  return s.store.get();
+}
+
+Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
+  stats_ = QueryStats{};
+  if (!request.is_object()) return InvalidArgument(std::string("event: expected a JSON object, got ") + request.type_name());
+  std::string action = "query";
+  if (auto it = request.find("action"); it != request.end() && !it->is_null()) {
+    if (!it->is_string()) return InvalidArgument("action: expected a string");
+    action = it->get<std::string>();
+  }
+  if (IsWriteAction(action) || request.contains("operation")) {
+    return NotSupported("action '" + (IsWriteAction(action) ? action : Member(request, "operation").dump()) +
+                        "': the query function is read-only; send writes to the producer");
+  }
+  if (action != "query" && action != "get" && action != "count") {
+    return InvalidArgument("action: expected query, get or count, got '" + action + "'");
+  }
+  std::string collection = options_.default_collection;
+  if (auto it = request.find("collection"); it != request.end() && !it->is_null()) {
+    if (!it->is_string()) return InvalidArgument("collection: expected a string");
+    collection = it->get<std::string>();
+  }
+  if (collection.empty()) return InvalidArgument("collection: missing (and CHROMAPACT_COLLECTION is not set)");
+  CP_RETURN_IF_ERROR(ValidateShardId(ShardId{collection, 0}));
+  if (options_.shards < 1) return InvalidArgument("shards: must be >= 1");
+
+  // Parse everything before touching a shard.
+  CP_ASSIGN_OR_RETURN(auto ids, ParseIds(request));
+  const nlohmann::json where = Member(request, "where");
+  const nlohmann::json where_document = Member(request, "where_document");
+  size_t q = 0;
+  std::vector<float> queries;
+  unsigned include = 0;
+  size_t n_results = 10;
+  std::optional<int64_t> limit, offset;
+  if (action == "query") {
+    CP_ASSIGN_OR_RETURN(queries, ParseQueryEmbeddings(request, &q));
+    CP_ASSIGN_OR_RETURN(auto n, ParseInt(request, "n_results", 1));
+    if (n) n_results = static_cast<size_t>(*n);
+    CP_ASSIGN_OR_RETURN(include, ParseIncludeOr(request, store::kDefaultQueryInclude));
+  } else if (action == "get") {
+    CP_ASSIGN_OR_RETURN(limit, ParseInt(request, "limit", 0));
+    CP_ASSIGN_OR_RETURN(offset, ParseInt(request, "offset", 0));
+    CP_ASSIGN_OR_RETURN(include, ParseIncludeOr(request, store::kDefaultGetInclude));
+    include &= ~static_cast<unsigned>(store::kIncludeDistances);
+  }
+
+  std::vector<store::Store*> stores;
+  for (int i = 0; i < options_.shards; ++i) {
+    const ShardId shard{collection, i};
+    CP_ASSIGN_OR_RETURN(store::Store * st, Open(shard));
+    if (st != nullptr) stores.push_back(st);
+  }
+  if (stores.empty()) return NotFound("collection '" + collection + "': no snapshot committed yet");
+
+  if (action == "count") {
+    size_t total = 0;
+    for (store::Store* st : stores) {
+      CP_ASSIGN_OR_RETURN(size_t n, st->Count(collection));
+      total += n;
+    }
+    return nlohmann::json{{"count", total}};
+  }
+
+  if (action == "get") {
+    store::GetRequest g;
+    g.ids = ids;
+    g.where = where;
+    g.where_document = where_document;
+    g.include = include;
+    if (limit) g.limit = static_cast<size_t>(*limit + offset.value_or(0));
+    store::GetResult all;
+    all.include = include;
+    if (include & store::kIncludeEmbeddings) all.embeddings.emplace();
+    if (include & store::kIncludeDocuments) all.documents.emplace();
+    if (include & store::kIncludeMetadatas) all.metadatas.emplace();
+    for (store::Store* st : stores) {
+      CP_ASSIGN_OR_RETURN(store::GetResult r, st->Get(collection, g));
+      for (size_t i = 0; i < r.ids.size(); ++i) {
+        all.ids.push_back(std::move(r.ids[i]));
+        if (all.embeddings) all.embeddings->push_back(std::move((*r.embeddings)[i]));
+        if (all.documents) all.documents->push_back(std::move((*r.documents)[i]));
+        if (all.metadatas) all.metadatas->push_back(std::move((*r.metadatas)[i]));
+      }
+    }
+    const size_t from = std::min(all.ids.size(), static_cast<size_t>(offset.value_or(0)));
+    const size_t to = limit ? std::min(all.ids.size(), from + static_cast<size_t>(*limit)) : all.ids.size();
+    auto slice = [&](auto& v) { v = std::remove_reference_t<decltype(v)>(v.begin() + from, v.begin() + to); };
+    slice(all.ids);
+    if (all.embeddings) slice(*all.embeddings);
+    if (all.documents) slice(*all.documents);
+    if (all.metadatas) slice(*all.metadatas);
+    return store::ToJson(all);
+  }
+
+  store::QueryRequest qr;
+  qr.query_embeddings = queries;
+  qr.n_results = n_results;
+  qr.ids = ids;
+  qr.where = where;
+  qr.where_document = where_document;
+  qr.include = include | store::kIncludeDistances;
+  std::vector<store::QueryResult> parts;
+  for (store::Store* st : stores) {
+    CP_ASSIGN_OR_RETURN(store::QueryResult r, st->Query(collection, qr));
+    parts.push_back(std::move(r));
+  }
+  store::QueryResult out;
+  out.include = include;
+  out.ids.resize(q);
+  if (include & store::kIncludeEmbeddings) out.embeddings.emplace(q);
+  if (include & store::kIncludeDocuments) out.documents.emplace(q);
+  if (include & store::kIncludeMetadatas) out.metadatas.emplace(q);
+  if (include & store::kIncludeDistances) out.distances.emplace(q);
+  for (size_t qi = 0; qi < q; ++qi) {
+    std::vector<std::tuple<float, size_t, size_t>> cand;  // distance, part, position
+    for (size_t p = 0; p < parts.size(); ++p) {
+      const auto& d = (*parts[p].distances)[qi];
+      for (size_t j = 0; j < d.size(); ++j) cand.emplace_back(d[j], p, j);
+    }
+    std::stable_sort(cand.begin(), cand.end(),
+                     [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+    if (cand.size() > n_results) cand.resize(n_results);
+    for (const auto& [dist, p, j] : cand) {
+      store::QueryResult& r = parts[p];
+      out.ids[qi].push_back(r.ids[qi][j]);
+      if (out.embeddings) (*out.embeddings)[qi].push_back((*r.embeddings)[qi][j]);
+      if (out.documents) (*out.documents)[qi].push_back((*r.documents)[qi][j]);
+      if (out.metadatas) (*out.metadatas)[qi].push_back((*r.metadatas)[qi][j]);
+      if (out.distances) (*out.distances)[qi].push_back(dist);
+    }
+  }
+  return store::ToJson(out);
+}
+
+}  // namespace chromapact::pipeline
