@@ -1,0 +1,82 @@
+// The producer bootstrap (DESIGN.md §1, §4): a Chroma-shaped write batch -> one delta per shard
+// touched under s3://$CHROMAPACT_BUCKET/deltas/ + one message each on $CHROMAPACT_QUEUE_URL
+// (pipeline/producer.h). Answers {"delta_keys": [...], "count": n}; a bad event gets a typed error
+// ("InvalidArgument", naming the field and record index), never a crash.
+#include <chrono>
+#include <memory>
+
+#include "../common/env.h"
+#include "chromapact/aws/s3.h"
+#include "chromapact/aws/sqs.h"
+#include "chromapact/pipeline/object_store_s3.h"
+#include "chromapact/pipeline/producer.h"
+#include "chromapact/pipeline/queue.h"
+#include "chromapact/runtime/logging.h"
+#include "chromapact/runtime/metrics.h"
+#include "chromapact/runtime/run_handler.h"
+
+namespace {
+
+using namespace chromapact;  // NOLINT (main file)
+
+struct Config {
+  std::string bucket, queue_url, default_collection;
+  int shards = 1;
+};
+
+Result<Config> LoadConfig() {
+  Config c;
+  CP_ASSIGN_OR_RETURN(c.bucket, lambdas::EnvRequired("CHROMAPACT_BUCKET"));
+  CP_ASSIGN_OR_RETURN(c.queue_url, lambdas::EnvRequired("CHROMAPACT_QUEUE_URL"));
+  c.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
+  CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
+  c.shards = static_cast<int>(shards);
+  return c;
+}
+
+}  // namespace
+
+int main() {
+  runtime::InitLogging();
+  auto config = LoadConfig();
+  auto s3 = config.ok() ? aws::S3Client::FromEnvironment() : Result<std::unique_ptr<aws::S3Client>>(config.status());
+  auto sqs = s3.ok() ? aws::SqsClient::FromEnvironment() : Result<std::unique_ptr<aws::SqsClient>>(s3.status());
+  if (!sqs.ok()) {
+    (void)runtime::ReportInitError({"InitError", "producer configuration: " + sqs.status().ToString(), {}});
+    return 1;
+  }
+  auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
+  auto queue = pipeline::NewSqsQueue(std::move(sqs).value(), config->queue_url);
+
+  auto handler = [&](const std::string& event, const runtime::Context& ctx) -> runtime::HandlerResult {
+    const auto start = std::chrono::steady_clock::now();
+    auto json = lambdas::ParseEvent(event);
+    if (!json.ok()) return lambdas::Fail(json.status());
+    auto req = pipeline::ParseProduceRequest(*json, config->default_collection);
+    if (!req.ok()) return lambdas::Fail(req.status());
+    pipeline::ProducerOptions opts;
+    opts.shards = config->shards;
+    opts.producer_id = ctx.request_id;
+    auto res = pipeline::Produce(objects.get(), queue.get(), *req, opts);
+    if (!res.ok()) {
+      runtime::LogWarn("produce failed", {{"collection", req->collection}, {"status", res.status().ToString()}});
+      return lambdas::Fail(res.status());
+    }
+    runtime::MetricsLogger metrics;
+    (void)metrics.SetDimension("Function", "producer");
+    (void)metrics.SetDimension("Collection", req->collection);
+    (void)metrics.Put(runtime::kBytesUploaded, static_cast<double>(res->bytes));
+    (void)metrics.Put("RecordsProduced", static_cast<double>(res->count), runtime::MetricUnit::kCount);
+    (void)metrics.Put("ProduceLatency",
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(),
+                      runtime::MetricUnit::kMilliseconds);
+    metrics.Flush();
+    return runtime::HandlerResult::Success(pipeline::ToJson(*res).dump());
+  };
+  Status st = runtime::RunHandler(handler);
+  if (!st.ok()) {
+    runtime::LogError("runtime loop ended", {{"status", st.ToString()}});
+    return 1;
+  }
+  return 0;
+}
