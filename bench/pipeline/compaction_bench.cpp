@@ -58,8 +58,8 @@ T Median(std::vector<T> v) {
 
 class Producer {
  public:
-  Producer(pl::ObjectStore* objects, pl::Queue* queue, pl::ShardId shard)
-      : objects_(objects), queue_(queue), shard_(std::move(shard)) {}
+  Producer(pl::ObjectStore* objects, pl::Queue* queue, pl::ShardId shard, int groups)
+      : objects_(objects), queue_(queue), shard_(std::move(shard)), groups_(groups) {}
 
   // Writes (create-only PUT) and sends one upsert delta of `rows` fresh ids; returns its bytes.
   uint64_t Produce(size_t rows) {
@@ -90,7 +90,7 @@ class Producer {
     if (!put.ok()) Die("put delta", put.status());
     pl::DeltaMessage m{key, shard_, d.meta.delta_id, rows};
     auto dedup = ulids_.Next();
-    auto sent = queue_->Send({pl::EncodeDeltaMessage(m), shard_.ToString(), *dedup});
+    auto sent = queue_->Send({pl::EncodeDeltaMessage(m), pl::MessageGroupFor(shard_, d.meta.delta_id, groups_), *dedup});
     if (!sent.ok()) Die("send", sent.status());
     return bytes->size();
   }
@@ -99,6 +99,7 @@ class Producer {
   pl::ObjectStore* objects_;
   pl::Queue* queue_;
   pl::ShardId shard_;
+  int groups_;
   cp::codec::UlidGenerator ulids_;
   std::mt19937 rng_{42};
   uint64_t next_id_ = 0;
@@ -160,7 +161,7 @@ int main(int argc, char** argv) {
     o.visibility_seconds = 900;
     o.collection.dimension = kDim;
     pl::Compactor compactor(kv.get(), objects.get(), queue.get(), pl::SystemClock::Default(), o);
-    Producer producer(objects.get(), queue.get(), shard);
+    Producer producer(objects.get(), queue.get(), shard, pl::kDefaultMessageGroups);
 
     // Base: deltas of up to 1,000 records, one cycle.
     for (int64_t done = 0; done < size; done += 1000)

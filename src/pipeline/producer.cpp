@@ -57,15 +57,6 @@ codec::DeltaRecords Select(const codec::DeltaRecords& r, const std::vector<size_
 
 }  // namespace
 
-int ShardForId(std::string_view id, int shards) {
-  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
-  for (unsigned char c : id) {
-    h ^= c;
-    h *= 1099511628211ull;  // FNV prime
-  }
-  return static_cast<int>(h % static_cast<uint64_t>(shards));
-}
-
 nlohmann::json ToJson(const ProduceResult& result) {
   return {{"delta_keys", result.delta_keys}, {"count", result.count}};
 }
@@ -73,6 +64,9 @@ nlohmann::json ToJson(const ProduceResult& result) {
 Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceRequest& request,
                               const ProducerOptions& options) {
   if (options.shards < 1) return InvalidArgument("shards: must be >= 1, got " + std::to_string(options.shards));
+  if (options.message_groups < 1) {
+    return InvalidArgument("message_groups: must be >= 1, got " + std::to_string(options.message_groups));
+  }
   CP_RETURN_IF_ERROR(ValidateShardId(ShardId{request.collection, 0}));
   const codec::DeltaRecords& r = request.records;
   const int64_t now_ms = options.now_ms != 0 ? options.now_ms : SystemNowMs();
@@ -132,7 +126,7 @@ Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceR
   for (const Encoded& e : encoded) {
     QueueSend send;
     send.body = EncodeDeltaMessage(e.message);
-    send.group_id = e.message.shard.ToString();
+    send.group_id = MessageGroupFor(e.message.shard, e.message.delta_id, options.message_groups);
     send.dedup_id = e.message.delta_id;
     auto sent = queue->Send(send);
     if (!sent.ok()) return sent.status().WithContext("send message for " + e.message.delta_key);

@@ -1,5 +1,7 @@
 #include "chromapact/pipeline/shard_id.h"
 
+#include <cstdint>
+
 namespace chromapact::pipeline {
 
 std::string ShardId::ToString() const {
@@ -24,6 +26,27 @@ Status ValidateShardId(const ShardId& id) {
   }
   if (id.shard < 0) return InvalidArgument("shard id: shard " + std::to_string(id.shard) + " is negative");
   return Status::Ok();
+}
+
+namespace {
+
+uint64_t Fnv1a64(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;  // FNV prime
+  }
+  return h;
+}
+
+}  // namespace
+
+int ShardForId(std::string_view id, int shards) {
+  return static_cast<int>(Fnv1a64(id) % static_cast<uint64_t>(shards));
+}
+
+std::string MessageGroupFor(const ShardId& shard, std::string_view delta_id, int groups) {
+  return shard.ToString() + "#" + std::to_string(Fnv1a64(delta_id) % static_cast<uint64_t>(groups));
 }
 
 std::string LeaseKey(const ShardId& id) {

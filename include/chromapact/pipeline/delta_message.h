@@ -2,8 +2,10 @@
 // {delta_key, coll, shard, n}); the compactor reads it back. JSON body, keys:
 //   {"delta_key": "deltas/<collection>/<shard>/<delta_id>.cpd", "collection": "docs", "shard": 0,
 //    "delta_id": "<canonical ULID>", "count": 100}
-// MessageGroupId is "<collection>#<shard>" (ShardId::ToString), so one shard's deltas are delivered
-// in order and to one consumer at a time (SQS FIFO).
+// MessageGroupId is "<collection>#<shard>#<k>" (shard_id.h MessageGroupFor: k = hash(delta_id) % G),
+// so one shard's deltas are spread over G FIFO groups and a cycle can drain more than one
+// ReceiveMessage of them; consumers recognise the shard by this body, never by the group id
+// (docs/design/message-groups.md).
 #pragma once
 
 #include <cstdint>

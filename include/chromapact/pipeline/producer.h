@@ -28,14 +28,10 @@
 #include "chromapact/codec/delta.h"
 #include "chromapact/pipeline/object_store.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/shard_id.h"
 #include "chromapact/status.h"
 
 namespace chromapact::pipeline {
-
-// The shard of a record id in a collection of `shards` shards: FNV-1a 64-bit of the id's UTF-8
-// bytes, modulo shards. Stable across processes, platforms and releases (it decides where a record
-// lives: changing it would split one id over two shards). Precondition: shards >= 1.
-int ShardForId(std::string_view id, int shards);
 
 struct ProduceRequest {
   std::string collection;
@@ -55,6 +51,9 @@ Result<ProduceRequest> ParseProduceRequest(const nlohmann::json& event, const st
 
 struct ProducerOptions {
   int shards = 1;                // shards of the collection (CHROMAPACT_SHARDS), >= 1
+  // FIFO message groups per shard (CHROMAPACT_MESSAGE_GROUPS), >= 1: shard_id.h MessageGroupFor,
+  // docs/design/message-groups.md. 1 gives the old "<coll>#<shard>#0" single group.
+  int message_groups = kDefaultMessageGroups;
   std::string producer_id;       // recorded in each delta's header (e.g. the Lambda request id)
   codec::DeltaLimits limits;
   int64_t now_ms = 0;            // created_at_ms of the deltas (epoch ms UTC); 0 = the system clock
@@ -70,8 +69,8 @@ struct ProduceResult {
 nlohmann::json ToJson(const ProduceResult& result);
 
 // Validates the whole request first (kInvalidArgument / kResourceExhausted from codec::ValidateDelta,
-// naming the field and the record's index in the request; kInvalidArgument for shards < 1 or a bad
-// collection name): then nothing is written. Then uploads and sends as described above.
+// naming the field and the record's index in the request; kInvalidArgument for shards < 1,
+// message_groups < 1 or a bad collection name): then nothing is written. Then uploads and sends as described above.
 // Errors after validation: ObjectStore errors naming the key (kPreconditionFailed when a delta key
 // already exists, i.e. a ULID collision), Queue errors naming the delta key.
 Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceRequest& request,

@@ -1,6 +1,6 @@
 // Produce against moto_server with signature checking on: a request over 3 shards lands as one
 // create-only delta per shard touched, each decoding back to exactly that shard's records, and one
-// FIFO message per delta naming it (group = collection#shard, dedup id = the ULID); bad requests
+// FIFO message per delta naming it (group = MessageGroupFor: collection#shard#k, dedup id = the ULID); bad requests
 // are rejected with a Status naming the field and index and write nothing.
 #include "chromapact/pipeline/producer.h"
 
@@ -114,7 +114,7 @@ TEST_F(ProducerTest, UpsertOverThreeShardsLandsAndDecodesBack) {
   for (const auto& m : ReceiveAll(3)) {
     auto msg = ParseDeltaMessage(m.body);
     ASSERT_TRUE(msg.ok()) << msg.status().ToString();
-    EXPECT_EQ(m.group_id, msg->shard.ToString());
+    EXPECT_EQ(m.group_id, MessageGroupFor(msg->shard, msg->delta_id, kDefaultMessageGroups));
     by_key[msg->delta_key] = *msg;
   }
   ASSERT_EQ(by_key.size(), 3u);
