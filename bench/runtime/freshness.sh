@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# End-to-end freshness with the SQS trigger (issue 5 benchmark): time from the producer's answer (ack)
+# to the record being returned by a query `get` through the query bootstrap, polled back to back.
+# A loopback moto_server (our launcher, signature checking on, one IAM admin); emulators for the
+# producer, the compactor (with the emulator's SQS event-source poller on the FIFO delta queue:
+# --sqs-batch-size 10, --sqs-wait-seconds SQS_WAIT) and one query emulator per pointer TTL in TTLS
+# (CHROMAPACT_POINTER_TTL_MS: how long a query may keep using a pointer it read). Base collection:
+# the fiori set (778 x 384 + documents) through the producer and the poller. Then RUNS rounds, each
+# WRITES single-record upserts (one producer batch each) per TTL, one write in flight at a time.
+# usage: bench/runtime/freshness.sh [RUNS=3] [WRITES=25] [TTLS="1000 100"]
+# env: BUILD_DIR (default build/), SQS_WAIT (20), POLL_MS (10: pause between the query polls),
+#      OUT_DIR (bench/results): runtime_freshness{,_raw}.csv; KEEP_WORK=1 keeps the logs.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$root/build}
+[[ $build == /* ]] || build=$root/$build
+out_dir=${OUT_DIR:-$root/bench/results}
+runs=${1:-3} writes=${2:-25} ttls=${3:-"1000 100"}
+sqs_wait=${SQS_WAIT:-20} poll_ms=${POLL_MS:-10}
+py=${CHROMAPACT_PYTHON:-python3}
+EMULATOR=$build/tools/emulator/chromapact-emulator
+for b in "$EMULATOR" "$build"/lambdas/{producer,compactor,query}/bootstrap; do
+  [[ -x $b ]] || { echo "freshness: $b missing (build the bootstraps and chromapact-emulator)" >&2; exit 1; }
+done
+fiori=$("$root/scripts/fetch-dataset")
+work=$(mktemp -d "${TMPDIR:-/tmp}/chromapact-fresh.XXXXXX")
+# shellcheck source=../../scripts/lib/moto.sh
+source "$root/scripts/lib/moto.sh"
+# shellcheck source=emulators.sh
+source "$root/bench/runtime/emulators.sh"
+cleanup() {
+  local rc=$?
+  emulators_stop
+  moto_stop
+  if ((rc == 0)) && [[ -z ${KEEP_WORK:-} ]]; then rm -rf "$work"; else echo "freshness: logs in $work" >&2; fi
+  exit $rc
+}
+trap cleanup EXIT
+moto_start "$work/moto.log"
+moto_admin bench-admin
+moto_enable_auth
+export AWS_ACCESS_KEY_ID=$MOTO_KEY_ID AWS_SECRET_ACCESS_KEY=$MOTO_SECRET AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB
+bench="$py $root/bench/runtime/runtime_bench.py"
+queue=$($bench setup --prefix fresh --visibility 120)
+common=(--env CHROMAPACT_BUCKET=fresh-bucket --env CHROMAPACT_TABLE=fresh-kv --env CHROMAPACT_QUEUE_URL="$queue")
+emulator_start producer "$build/lambdas/producer/bootstrap" "$work/producer.log" --timeout 120 "${common[@]}"
+producer=$EMU_URL
+emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 300 "${common[@]}" \
+  --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" \
+  --sqs-queue-url "$queue" --sqs-batch-size 10 --sqs-wait-seconds "$sqs_wait"
+declare -A query
+for ttl in $ttls; do
+  emulator_start "query-ttl$ttl" "$build/lambdas/query/bootstrap" "$work/query-ttl$ttl.log" --timeout 300 \
+    "${common[@]}" --env CHROMAPACT_CACHE_DIR="$work/cache-query-$ttl" --env CHROMAPACT_POINTER_TTL_MS="$ttl"
+  query[$ttl]=$EMU_URL
+done
+
+mkdir -p "$out_dir"
+raw=$out_dir/runtime_freshness_raw.csv
+rm -f "$raw"
+echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
+$bench load-fiori "$fiori" --producer "$producer" --collection fiori --batch 100
+for ttl in $ttls; do $bench wait-count --query "${query[$ttl]}" --collection fiori --count 778 --timeout 300; done
+for run in $(seq 1 "$runs"); do
+  for ttl in $ttls; do
+    $bench freshness --producer "$producer" --query "${query[$ttl]}" --collection fiori --fiori "$fiori" \
+      --writes "$writes" --poll-ms "$poll_ms" --pointer-ttl-ms "$ttl" --sqs-wait "$sqs_wait" --run "$run" --raw "$raw"
+  done
+done
+$bench fresh-summary --raw "$raw" --out "$out_dir/runtime_freshness.csv"
+echo "# compactor invocations (SQS events): $(grep -c '^REPORT' "$work/compactor.log")" >&2
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
