@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -57,6 +58,12 @@ ScriptedHttpServer::~ScriptedHttpServer() {
     for (int c : conns_) shutdown(c, SHUT_RDWR);
   }
   for (auto& t : workers_) t.join();
+}
+
+ScriptedHttpServer::Handler ReplyInOrder(std::vector<ScriptedReply> replies) {
+  return [replies = std::move(replies)](const ScriptedRequest& r) {
+    return replies[std::min(static_cast<size_t>(r.index), replies.size() - 1)];
+  };
 }
 
 std::string ScriptedHttpServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }

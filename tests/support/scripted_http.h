@@ -57,4 +57,8 @@ class ScriptedHttpServer {
   std::thread accept_thread_;
 };
 
+// A handler answering the i-th request (ScriptedRequest::index) with replies[i]; the last reply
+// repeats for every later request. `replies` must not be empty.
+ScriptedHttpServer::Handler ReplyInOrder(std::vector<ScriptedReply> replies);
+
 }  // namespace chromapact::testing
