@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include "chromapact/crypto.h"
 #include "s3_client_impl.h"
@@ -38,16 +39,18 @@ namespace {
 
 // A conditional PUT that was retried may lose to itself: the first attempt stored the object but its
 // answer was lost, so the retry gets 412. When the object now holds exactly our bytes (single-part
-// ETag = quoted hex MD5), the write did happen and is reported as a success. `md5_hex` may be empty:
-// then it is computed from `body` only on that rare path (PutObject from memory sends no Content-MD5).
+// ETag = quoted hex MD5), the write did happen and is reported as a success. No PUT sends
+// Content-MD5, so `our_md5_hex` (our body's lowercase hex MD5; "" when it cannot be computed) is
+// called only on that rare path.
 Result<S3PutResult> FinishConditionalPut(S3Client* client, Result<HttpResponse> sent, int attempts,
                                          const std::string& bucket, const std::string& key,
-                                         const S3PutOptions& options, std::string md5_hex,
-                                         const std::string* body = nullptr) {
+                                         const S3PutOptions& options,
+                                         const std::function<std::string()>& our_md5_hex) {
   if (sent.ok()) return S3PutResult{sent->Header("etag")};
   const bool conditional = options.if_none_match_any || !options.if_match.empty();
   if (!conditional || attempts < 2 || sent.status().code() != StatusCode::kPreconditionFailed) return sent.status();
-  if (md5_hex.empty() && body != nullptr) md5_hex = HexEncode(Md5(*body));
+  const std::string md5_hex = our_md5_hex();
+  if (md5_hex.empty()) return sent.status();
   auto head = client->HeadObject(bucket, key);
   const std::string ours = "\"" + md5_hex + "\"";
   if (head.ok() && head->etag == ours) return S3PutResult{ours};
@@ -123,7 +126,7 @@ Status S3Client::CreateBucket(const std::string& bucket) {
   call.spec.bucket = bucket;
   call.body = s3_wire::CreateBucketBody(impl_->config.region);
   if (!call.body.empty()) call.spec.headers.emplace_back("content-type", "application/xml");
-  call.spec.payload_sha256 = s3_wire::DigestOf(call.body).sha256_hex;
+  call.spec.payload_sha256 = Sha256Hex(call.body);
   return impl_->Execute(call).status();
 }
 
@@ -152,7 +155,8 @@ Result<S3PutResult> S3Client::PutObject(const std::string& bucket, const std::st
   call.body_ref = &body;  // sent from the caller's bytes, not copied
   int attempts = 0;
   auto sent = impl_->Execute(call, &attempts);
-  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options, "", &body);
+  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options,
+                              [&body] { return HexEncode(Md5(body)); });
 }
 
 Result<S3PutResult> S3Client::PutObjectFromFile(const std::string& bucket, const std::string& key,
@@ -160,21 +164,25 @@ Result<S3PutResult> S3Client::PutObjectFromFile(const std::string& bucket, const
   const std::string op = "PutObject " + S3Uri(bucket, key);
   CP_RETURN_IF_ERROR(CheckObject("PutObject", bucket, key));
   CP_ASSIGN_OR_RETURN(uint64_t size, FileSize(op, path));
-  auto digests = s3_wire::DigestFileRange(path, 0, size);
-  if (!digests.ok()) return digests.status().WithContext(op);
+  // As PutObject: the signed SHA-256 protects the body, no Content-MD5 (a second pass, ~100 ms CPU
+  // per 64 MiB).
+  auto sha256 = s3_wire::FileRangeDigest(path, 0, size, s3_wire::DigestAlgorithm::kSha256);
+  if (!sha256.ok()) return sha256.status().WithContext(op);
   S3Call call;
   call.op = op;
   call.spec.method = "PUT";
   call.spec.bucket = bucket;
   call.spec.key = key;
-  call.spec.payload_sha256 = digests->sha256_hex;
-  call.spec.headers.emplace_back("content-md5", digests->md5_base64);
+  call.spec.payload_sha256 = *sha256;
   s3_wire::AddPutHeaders(options, true, true, &call.spec.headers);
   call.body_file = path;
   call.body_file_length = static_cast<int64_t>(size);
   int attempts = 0;
   auto sent = impl_->Execute(call, &attempts);
-  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options, digests->md5_hex);
+  return FinishConditionalPut(this, std::move(sent), attempts, bucket, key, options, [&path, size] {
+    auto md5 = s3_wire::FileRangeDigest(path, 0, size, s3_wire::DigestAlgorithm::kMd5);
+    return md5.ok() ? *md5 : std::string();
+  });
 }
 
 Result<S3PutResult> S3Client::PutFile(const std::string& bucket, const std::string& key, const std::string& path,
@@ -274,9 +282,9 @@ Result<S3DeleteResult> S3Client::DeleteObjects(const std::string& bucket, const 
     call.spec.bucket = bucket;
     call.spec.query = {{"delete", ""}};
     call.body = s3_wire::DeleteObjectsBody(chunk);
-    const s3_wire::Digests d = s3_wire::DigestOf(call.body);
-    call.spec.payload_sha256 = d.sha256_hex;
-    call.spec.headers = {{"content-type", "application/xml"}, {"content-md5", d.md5_base64}};
+    call.spec.payload_sha256 = Sha256Hex(call.body);
+    // S3 requires Content-MD5 (or a checksum header) on DeleteObjects (S3 API Reference DeleteObjects).
+    call.spec.headers = {{"content-type", "application/xml"}, {"content-md5", Base64Encode(Md5(call.body))}};
     CP_ASSIGN_OR_RETURN(HttpResponse resp, impl_->Execute(call));
     auto parsed = s3_wire::ParseDeleteResult(resp.body);
     if (!parsed.ok()) return parsed.status().WithContext(call.op);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "chromapact/aws/s3.h"
+#include "chromapact/crypto.h"
 #include "s3_client_impl.h"
 
 namespace chromapact::aws {
@@ -32,16 +33,18 @@ Result<std::string> S3Client::UploadPartFromFile(const std::string& bucket, cons
   const std::string op = "UploadPart " + S3Uri(bucket, key) + " part " + std::to_string(part_number);
   if (bucket.empty() || key.empty() || upload_id.empty()) return InvalidArgument(op + ": bucket, key or upload id is empty");
   if (part_number < 1 || part_number > kS3MaxParts) return InvalidArgument(op + ": part number outside 1..10000");
-  auto digests = s3_wire::DigestFileRange(path, offset, length);
-  if (!digests.ok()) return digests.status().WithContext(op);
+  // The signed SHA-256 protects the part (S3 rejects a mismatch: XAmzContentSHA256Mismatch); no
+  // Content-MD5, which would be a second pass over the part.
+  auto sha256 = s3_wire::FileRangeDigest(path, offset, length, s3_wire::DigestAlgorithm::kSha256);
+  if (!sha256.ok()) return sha256.status().WithContext(op);
   S3Call call;
   call.op = op;
   call.spec.method = "PUT";
   call.spec.bucket = bucket;
   call.spec.key = key;
   call.spec.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}};
-  call.spec.payload_sha256 = digests->sha256_hex;
-  call.spec.headers = {{"content-type", "application/octet-stream"}, {"content-md5", digests->md5_base64}};
+  call.spec.payload_sha256 = *sha256;
+  call.spec.headers = {{"content-type", "application/octet-stream"}};
   call.body_file = path;
   call.body_file_offset = offset;
   call.body_file_length = static_cast<int64_t>(length);
@@ -68,7 +71,7 @@ Result<S3PutResult> S3Client::CompleteMultipartUpload(const std::string& bucket,
   call.spec.key = key;
   call.spec.query = {{"uploadId", upload_id}};
   call.body = s3_wire::CompleteMultipartBody(parts);
-  call.spec.payload_sha256 = s3_wire::DigestOf(call.body).sha256_hex;
+  call.spec.payload_sha256 = Sha256Hex(call.body);
   call.spec.headers = {{"content-type", "application/xml"}};
   s3_wire::AddPutHeaders(options, /*content=*/false, /*conditions=*/true, &call.spec.headers);
   call.error_in_200 = true;

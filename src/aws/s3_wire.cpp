@@ -288,12 +288,8 @@ Status ErrorFromResponse(const std::string& op, const HttpResponse& resp) {
   return Status(code, std::move(text), std::move(info));
 }
 
-Digests DigestOf(const std::string& data) {
-  const std::string md5 = Md5(data);
-  return {Sha256Hex(data), Base64Encode(md5), HexEncode(md5)};
-}
-
-Result<Digests> DigestFileRange(const std::string& path, uint64_t offset, uint64_t length) {
+Result<std::string> FileRangeDigest(const std::string& path, uint64_t offset, uint64_t length,
+                                    DigestAlgorithm algorithm) {
   struct Closer {
     void operator()(FILE* f) const { std::fclose(f); }
   };
@@ -303,30 +299,22 @@ Result<Digests> DigestFileRange(const std::string& path, uint64_t offset, uint64
   std::unique_ptr<FILE, Closer> f(std::fopen(path.c_str(), "rb"));
   if (!f) return IOError("cannot open " + path);
   if (std::fseek(f.get(), static_cast<long>(offset), SEEK_SET) != 0) return IOError("cannot seek " + path);
-  std::unique_ptr<EVP_MD_CTX, CtxFree> sha(EVP_MD_CTX_new()), md5(EVP_MD_CTX_new());
-  if (!sha || !md5 || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestInit_ex(md5.get(), EVP_md5(), nullptr) != 1) {
-    return Internal("digest: EVP init failed");
-  }
+  const EVP_MD* md = algorithm == DigestAlgorithm::kSha256 ? EVP_sha256() : EVP_md5();
+  std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) return Internal("digest: EVP init failed");
   std::vector<char> buf(1 << 20);
   uint64_t left = length;
   while (left > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
     size_t got = std::fread(buf.data(), 1, want, f.get());
     if (got == 0) return IOError(path + " is shorter than " + std::to_string(offset + length) + " bytes");
-    EVP_DigestUpdate(sha.get(), buf.data(), got);
-    EVP_DigestUpdate(md5.get(), buf.data(), got);
+    EVP_DigestUpdate(ctx.get(), buf.data(), got);
     left -= got;
   }
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  Digests d;
-  EVP_DigestFinal_ex(sha.get(), out, &n);
-  d.sha256_hex = HexEncode(std::string_view(reinterpret_cast<char*>(out), n));
-  EVP_DigestFinal_ex(md5.get(), out, &n);
-  d.md5_base64 = Base64Encode(std::string_view(reinterpret_cast<char*>(out), n));
-  d.md5_hex = HexEncode(std::string_view(reinterpret_cast<char*>(out), n));
-  return d;
+  EVP_DigestFinal_ex(ctx.get(), out, &n);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(out), n));
 }
 
 }  // namespace chromapact::aws::s3_wire

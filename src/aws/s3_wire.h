@@ -93,14 +93,14 @@ bool IsErrorDocument(const std::string& body);
 // Classified by ClassifyAwsError. Message: "<op>: HTTP <status> <Code>: <Message>".
 Status ErrorFromResponse(const std::string& op, const HttpResponse& resp);
 
-// Hex SHA-256 and base64 MD5 (Content-MD5) of bytes [offset, offset + length) of a file, in one pass.
-struct Digests {
-  std::string sha256_hex;
-  std::string md5_base64;
-  std::string md5_hex;  // lowercase: a single-part object's ETag is this in double quotes
-};
-Digests DigestOf(const std::string& data);
-// Errors: kIOError when the file cannot be opened or is shorter than offset + length.
-Result<Digests> DigestFileRange(const std::string& path, uint64_t offset, uint64_t length);
+enum class DigestAlgorithm { kSha256, kMd5 };
+
+// Lowercase hex digest of bytes [offset, offset + length) of a file, streamed in 1 MiB reads.
+// kSha256 is the signed x-amz-content-sha256 of a file body; kMd5 (a second full pass, so only on
+// rare paths) is what a single-part object's ETag holds in double quotes (S3 API Reference, Common
+// Response Headers: ETag). Errors: kIOError when the file cannot be opened or is shorter than
+// offset + length; kInternal when OpenSSL's EVP init fails.
+Result<std::string> FileRangeDigest(const std::string& path, uint64_t offset, uint64_t length,
+                                    DigestAlgorithm algorithm);
 
 }  // namespace chromapact::aws::s3_wire

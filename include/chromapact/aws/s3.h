@@ -192,7 +192,9 @@ class S3Client {
   Result<S3PutResult> PutObject(const std::string& bucket, const std::string& key, const std::string& body,
                                 const S3PutOptions& options = {});
   // PutObject streaming the whole file `path` (one request; S3 limit 5 GiB). kIOError when the
-  // file cannot be read.
+  // file cannot be read. Integrity as PutObject: the file's SHA-256 (one read pass before sending)
+  // is signed as x-amz-content-sha256; no Content-MD5 (it cost a second digest, ~100 ms CPU per
+  // 64 MiB). The file's MD5 is computed only on the lost-answer 412 path (file comment).
   Result<S3PutResult> PutObjectFromFile(const std::string& bucket, const std::string& key, const std::string& path,
                                         const S3PutOptions& options = {});
   // PutObjectFromFile below options().multipart_threshold bytes, else UploadFileMultipart.
@@ -213,7 +215,8 @@ class S3Client {
   // DeleteObject (one key; deleting a missing key succeeds, as on S3).
   Status DeleteObject(const std::string& bucket, const std::string& key);
 
-  // DeleteObjects: POST ?delete with an XML body and Content-MD5, 1000 keys per request (longer
+  // DeleteObjects: POST ?delete with an XML body and Content-MD5 (which S3 requires here: S3 API
+  // Reference DeleteObjects; the only request that sends it), 1000 keys per request (longer
   // lists are split). Per-key failures land in S3DeleteResult::errors with an OK Status.
   Result<S3DeleteResult> DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys);
 
@@ -238,7 +241,8 @@ class S3Client {
   Result<std::string> CreateMultipartUpload(const std::string& bucket, const std::string& key,
                                             const S3PutOptions& options = {});
   // Uploads part `part_number` (1..10000) from bytes [offset, offset + length) of the file `path`;
-  // returns the part's ETag. Content-MD5 is sent.
+  // returns the part's ETag. The part's SHA-256 is signed as x-amz-content-sha256 (S3 checks it);
+  // no Content-MD5, as PutObjectFromFile.
   Result<std::string> UploadPartFromFile(const std::string& bucket, const std::string& key,
                                          const std::string& upload_id, int part_number, const std::string& path,
                                          uint64_t offset, uint64_t length);

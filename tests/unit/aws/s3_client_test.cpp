@@ -63,7 +63,7 @@ TEST(S3ClientTest, RetriesSlowDownWithAFreshSignatureAndTheWholeFileBody) {
     EXPECT_EQ(r.target, "/b/k%201");
     EXPECT_TRUE(r.body == data);
     EXPECT_EQ(r.Header("x-amz-content-sha256"), Sha256Hex(data));
-    EXPECT_EQ(r.Header("content-md5"), Base64Encode(Md5(data)));
+    EXPECT_EQ(r.Header("content-md5"), "");  // the signed SHA-256 is the integrity check
     EXPECT_NE(r.Header("authorization").find("Credential=AKIDEXAMPLE/"), std::string::npos);
   }
 }
@@ -125,6 +125,36 @@ TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) 
   EXPECT_EQ(lost.status().code(), StatusCode::kPreconditionFailed) << lost.status().ToString();
 }
 
+TEST(S3ClientTest, ConditionalPutFromFileWhoseAnswerWasLostComparesTheFilesMd5) {
+  std::string body(70000, 'p');
+  body += "end";
+  std::string stored_etag = Quoted(HexEncode(Md5(body)));
+  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.method == "HEAD") return {200, "", {{"ETag", stored_etag}}};
+    if (r.index == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};  // stored, answer lost
+    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  S3PutOptions o;
+  o.if_match = "\"base-etag\"";
+  const std::string path = WriteTemp("ptr.bin", body);
+  auto put = s3.PutObjectFromFile("b", "ptr", path, o);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->etag, stored_etag);
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[2].method, "HEAD");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(reqs[i].Header("if-match"), "\"base-etag\"");
+    EXPECT_EQ(reqs[i].Header("content-md5"), "");
+    EXPECT_EQ(reqs[i].Header("x-amz-content-sha256"), Sha256Hex(body));
+  }
+
+  stored_etag = Quoted(HexEncode(Md5(body + "x")));  // differs from the file: a real conflict
+  auto lost = s3.PutObjectFromFile("b", "ptr", path, o);
+  EXPECT_EQ(lost.status().code(), StatusCode::kPreconditionFailed) << lost.status().ToString();
+}
+
 TEST(S3ClientTest, MultipartPartsGoOutInParallelAndAFailedPartAbortsTheUpload) {
   std::mutex mu;
   std::condition_variable cv;
@@ -159,7 +189,8 @@ TEST(S3ClientTest, MultipartPartsGoOutInParallelAndAFailedPartAbortsTheUpload) {
     if (r.method == "DELETE" && r.target == "/b/big?uploadId=UP1") aborted = true;
     if (r.method == "POST" && r.target.find("uploadId=") != std::string::npos) completed = true;
     if (r.method == "PUT") {
-      EXPECT_EQ(r.Header("content-md5"), Base64Encode(Md5(r.body)));
+      EXPECT_EQ(r.Header("content-md5"), "");
+      EXPECT_EQ(r.Header("x-amz-content-sha256"), Sha256Hex(r.body));
       EXPECT_LE(r.body.size(), 5 * kMiB);
     }
   }

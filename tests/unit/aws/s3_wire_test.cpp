@@ -249,22 +249,32 @@ TEST(S3WireTest, UrlDecode) {
   EXPECT_EQ(UrlDecode("a+b", false), "a+b");
 }
 
-TEST(S3WireTest, DigestsOfFileRangesMatchInMemoryDigests) {
+TEST(S3WireTest, FileRangeDigestsMatchInMemoryDigests) {
   const std::string dir = testing::MakeTempDir("s3_wire");
   const std::string path = dir + "/f.bin";
   std::string data;
   for (int i = 0; i < 3 * 1024 * 1024 + 17; ++i) data.push_back(static_cast<char>((i * 131) ^ (i >> 9)));
   std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-  auto whole = DigestFileRange(path, 0, data.size());
+  constexpr auto kSha256 = DigestAlgorithm::kSha256;
+  constexpr auto kMd5 = DigestAlgorithm::kMd5;
+  auto whole = FileRangeDigest(path, 0, data.size(), kSha256);
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
-  EXPECT_EQ(whole->sha256_hex, Sha256Hex(data));
-  EXPECT_EQ(whole->md5_base64, Base64Encode(Md5(data)));
-  auto part = DigestFileRange(path, 1000, 2 * 1024 * 1024);
+  EXPECT_EQ(*whole, Sha256Hex(data));
+  auto whole_md5 = FileRangeDigest(path, 0, data.size(), kMd5);
+  ASSERT_TRUE(whole_md5.ok());
+  EXPECT_EQ(*whole_md5, HexEncode(Md5(data)));
+  const std::string middle = data.substr(1000, 2 * 1024 * 1024);
+  auto part = FileRangeDigest(path, 1000, middle.size(), kSha256);
   ASSERT_TRUE(part.ok());
-  EXPECT_EQ(part->sha256_hex, Sha256Hex(data.substr(1000, 2 * 1024 * 1024)));
-  EXPECT_EQ(DigestFileRange(path, 10, data.size()).status().code(), StatusCode::kIOError);
-  EXPECT_EQ(DigestFileRange(dir + "/missing", 0, 1).status().code(), StatusCode::kIOError);
-  EXPECT_EQ(DigestOf("").md5_base64, "1B2M2Y8AsgTpgAmY7PhCfg==");
+  EXPECT_EQ(*part, Sha256Hex(middle));
+  auto part_md5 = FileRangeDigest(path, 1000, middle.size(), kMd5);
+  ASSERT_TRUE(part_md5.ok());
+  EXPECT_EQ(*part_md5, HexEncode(Md5(middle)));
+  auto empty = FileRangeDigest(path, 5, 0, kMd5);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, "d41d8cd98f00b204e9800998ecf8427e");  // MD5 of no bytes (RFC 1321 A.5)
+  EXPECT_EQ(FileRangeDigest(path, 10, data.size(), kSha256).status().code(), StatusCode::kIOError);
+  EXPECT_EQ(FileRangeDigest(dir + "/missing", 0, 1, kMd5).status().code(), StatusCode::kIOError);
 }
 
 TEST(XmlTest, ParsesEntitiesCdataCommentsAndRejectsMalformedXml) {
