@@ -2,15 +2,19 @@
 // environment variables of DESIGN.md §4, each documented in README ("Lambdas").
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "chromapact/runtime/handler_result.h"
 #include "chromapact/status.h"
+#include "json_error_path.h"
 
 namespace chromapact::lambdas {
 
@@ -41,11 +45,27 @@ inline Result<int64_t> EnvInt(const char* name, int64_t dflt, int64_t min, int64
   return static_cast<int64_t>(n);
 }
 
-// The event text as a JSON value. Errors: kInvalidArgument "event: not JSON (...)".
+// The event text as a JSON value. Errors: kInvalidArgument "<path>: not JSON text (<parser's
+// reason>)" where <path> is the field being read (json_error_path.h), e.g. "embeddings[0][3]: not
+// JSON text (...); NaN and Infinity are not JSON numbers (RFC 8259 §6)" for Python's json.dumps of a
+// NaN; "event" when the error is at the top level.
 inline Result<nlohmann::json> ParseEvent(const std::string& event) {
-  nlohmann::json j = nlohmann::json::parse(event, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("event: not JSON text");
-  return j;
+  try {
+    return nlohmann::json::parse(event);
+  } catch (const nlohmann::json::parse_error& e) {
+    const size_t at = e.byte > 0 ? e.byte - 1 : 0;  // e.byte: 1-based index of the last byte read
+    std::string reason = e.what();
+    if (const size_t colon = reason.find(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
+    std::string message = JsonPathAt(event, at) + ": not JSON text (" + reason + ")";
+    size_t token = at;  // start of the offending literal
+    while (token > 0 && std::isalpha(static_cast<unsigned char>(event[token - 1]))) --token;
+    const std::string_view rest = std::string_view(event).substr(std::min(token, event.size()));
+    if (rest.rfind("NaN", 0) == 0 || rest.rfind("Infinity", 0) == 0 || rest.rfind("inf", 0) == 0 ||
+        rest.rfind("nan", 0) == 0) {
+      message += "; NaN and Infinity are not JSON numbers (RFC 8259 section 6)";
+    }
+    return InvalidArgument(message);
+  }
 }
 
 // A typed error result whose type is the Status code's name (e.g. "InvalidArgument").

@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "../common/crash_point.h"
 #include "../common/env.h"
 #include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/s3.h"
@@ -49,6 +50,10 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
   CP_ASSIGN_OR_RETURN(c.compactor.lease.ttl_ms, lambdas::EnvInt("CHROMAPACT_LEASE_TTL_MS", 60000, 1000, 3600000));
+  CP_ASSIGN_OR_RETURN(c.compactor.drain_budget_ms, lambdas::EnvInt("CHROMAPACT_DRAIN_BUDGET_MS", 2000, 0, 900000));
+  CP_ASSIGN_OR_RETURN(int64_t drain_visibility, lambdas::EnvInt("CHROMAPACT_DRAIN_VISIBILITY_S", 300, 1, 43200));
+  c.compactor.visibility_seconds = static_cast<int>(drain_visibility);
+  c.compactor.step_hook = lambdas::CrashHookFromEnvironment();  // test-only; none unless CHROMAPACT_CRASH_AT
   c.compactor.work_dir = lambdas::EnvOr("CHROMAPACT_CACHE_DIR", "/tmp/chromapact") + "/compactor";
   CP_ASSIGN_OR_RETURN(std::string ulid, codec::NewUlid());
   c.compactor.writer_id = "compactor-" + ulid;  // one per sandbox; cycles add their own ULID
