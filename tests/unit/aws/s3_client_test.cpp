@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <mutex>
 
 #include "chromapact/crypto.h"
@@ -45,6 +47,17 @@ std::string WriteTemp(const std::string& name, const std::string& data) {
 }
 
 std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// S3 for a conditional PUT whose first attempt is stored but whose answer is lost: in each call the
+// first PUT gets 500 and its retry 412 (it now conflicts with itself); HEAD answers *stored_etag.
+ScriptedHttpServer::Handler LostAnswerThenConflict(const std::string* stored_etag) {
+  auto puts = std::make_shared<std::atomic<int>>(0);
+  return [stored_etag, puts](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.method == "HEAD") return {200, "", {{"ETag", *stored_etag}}};
+    if ((*puts)++ % 2 == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};
+    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
+  };
+}
 
 TEST(S3ClientTest, RetriesSlowDownWithAFreshSignatureAndTheWholeFileBody) {
   const std::string data(300000, 'z');
@@ -100,11 +113,7 @@ TEST(S3ClientTest, PermanentErrorsAreNotRetried) {
 TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) {
   const std::string body = "pointer-v2";
   std::string stored_etag = Quoted(HexEncode(Md5(body)));
-  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
-    if (r.method == "HEAD") return {200, "", {{"ETag", stored_etag}}};
-    if (r.index == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};  // stored, answer lost
-    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
-  });
+  ScriptedHttpServer server(LostAnswerThenConflict(&stored_etag));
   S3Client s3(Config(server.endpoint()), FastRetries());
   S3PutOptions o;
   o.if_none_match_any = true;
@@ -123,17 +132,15 @@ TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) 
   stored_etag = Quoted(HexEncode(Md5("someone else's bytes")));  // a real conflict stays one
   auto lost = s3.PutObject("b", "ptr", body, o);
   EXPECT_EQ(lost.status().code(), StatusCode::kPreconditionFailed) << lost.status().ToString();
+  EXPECT_EQ(server.requests().size(), 6u);  // PUT, PUT, HEAD again
+  EXPECT_EQ(server.requests()[5].method, "HEAD");
 }
 
 TEST(S3ClientTest, ConditionalPutFromFileWhoseAnswerWasLostComparesTheFilesMd5) {
   std::string body(70000, 'p');
   body += "end";
   std::string stored_etag = Quoted(HexEncode(Md5(body)));
-  ScriptedHttpServer server([&](const ScriptedRequest& r) -> ScriptedReply {
-    if (r.method == "HEAD") return {200, "", {{"ETag", stored_etag}}};
-    if (r.index == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};  // stored, answer lost
-    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
-  });
+  ScriptedHttpServer server(LostAnswerThenConflict(&stored_etag));
   S3Client s3(Config(server.endpoint()), FastRetries());
   S3PutOptions o;
   o.if_match = "\"base-etag\"";
@@ -153,6 +160,8 @@ TEST(S3ClientTest, ConditionalPutFromFileWhoseAnswerWasLostComparesTheFilesMd5) 
   stored_etag = Quoted(HexEncode(Md5(body + "x")));  // differs from the file: a real conflict
   auto lost = s3.PutObjectFromFile("b", "ptr", path, o);
   EXPECT_EQ(lost.status().code(), StatusCode::kPreconditionFailed) << lost.status().ToString();
+  EXPECT_EQ(server.requests().size(), 6u);  // PUT, PUT, HEAD again
+  EXPECT_EQ(server.requests()[5].method, "HEAD");
 }
 
 TEST(S3ClientTest, MultipartPartsGoOutInParallelAndAFailedPartAbortsTheUpload) {
