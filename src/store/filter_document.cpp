@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chromapact/store/filter.h"
-#include "store/filter_regex.h"
+#include "store/filter_regex_match.h"
 #include "store/filter_sql.h"
 
 namespace chromapact::store {
@@ -50,7 +50,7 @@ Result<SqlFilter> CompileDoc(const json& wd) {
   }
   const std::string s = value.get<std::string>();
   if (regex) {
-    auto compiled = internal::CompileChromaRegex(s);
+    auto compiled = internal::ChromaRegexMatcher::Compile(s);
     if (!compiled.ok()) return InvalidArgument("where_document: " + op + ": " + compiled.status().message());
   }
   // Records without a document have no FTS row: $contains/$regex never match them and the

@@ -1,14 +1,11 @@
-// Chroma $regex (Rust regex crate syntax) -> std::wregex ECMAScript, and the SQLite REGEXP function.
+// Chroma $regex (Rust regex crate syntax) -> std::wregex ECMAScript. Matching and the SQLite REGEXP
+// function: filter_regex_match.cpp.
 #include "store/filter_regex.h"
-
-#include <sqlite3.h>
 
 #include <cwctype>
 #include <algorithm>
 #include <memory>
 #include <vector>
-
-#include "chromapact/store/filter.h"
 
 namespace chromapact::store::internal {
 namespace {
@@ -281,41 +278,6 @@ class Translator {
   ChromaRegex out_;
 };
 
-void RegexDelete(void* p) { std::unique_ptr<std::wregex> owned(static_cast<std::wregex*>(p)); }
-
-// regexp(pattern, text): SQLite evaluates `text REGEXP pattern` as regexp(pattern, text).
-void RegexpFunc(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  auto* re = static_cast<std::wregex*>(sqlite3_get_auxdata(ctx, 0));
-  std::unique_ptr<std::wregex> local;
-  if (re == nullptr) {
-    const char* pattern = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-    auto compiled = CompileChromaRegex(pattern ? pattern : "");
-    if (!compiled.ok()) {
-      std::string msg = "$regex: " + compiled.status().message();
-      sqlite3_result_error(ctx, msg.c_str(), -1);
-      return;
-    }
-    local = std::make_unique<std::wregex>(std::move(compiled).value());
-    re = local.get();
-  }
-  const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
-  int n = sqlite3_value_bytes(argv[1]);
-  bool hit = false;
-  try {
-    hit = std::regex_search(Utf8ToWide(text ? text : "", static_cast<size_t>(n)), *re);
-  } catch (const std::regex_error& e) {  // e.g. error_complexity on a pathological pattern
-    sqlite3_result_error(ctx, (std::string("$regex: ") + e.what()).c_str(), -1);
-    return;
-  }
-  sqlite3_result_int(ctx, hit ? 1 : 0);
-  // SQLite owns (and may immediately destroy) what we hand over; `re` is not used after this.
-  if (local) sqlite3_set_auxdata(ctx, 0, local.release(), RegexDelete);
-}
-
 }  // namespace
 
 std::wstring Utf8ToWide(const char* s, size_t n) {
@@ -351,9 +313,7 @@ Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern) {
   return Translator(Utf8ToWide(pattern.data(), pattern.size())).Run();
 }
 
-Result<std::wregex> CompileChromaRegex(const std::string& pattern) {
-  CP_ASSIGN_OR_RETURN(ChromaRegex t, TranslateChromaRegex(pattern));
-  auto flags = t.flags;
+Result<std::wregex> CompileTranslated(const std::wstring& ecmascript, std::regex_constants::syntax_option_type flags) {
 #if defined(__GLIBCXX__)
   // libstdc++'s default (backtracking) executor recurses once per input character and overflows
   // the stack on documents of ~100k characters; the Thompson-NFA executor does not (it cannot do
@@ -361,21 +321,15 @@ Result<std::wregex> CompileChromaRegex(const std::string& pattern) {
   flags |= std::regex_constants::__polynomial;
 #endif
   try {
-    return std::wregex(t.ecmascript, flags);
+    return std::wregex(ecmascript, flags);
   } catch (const std::regex_error& e) {
     return InvalidArgument(std::string("regex parse error: ") + e.what());
   }
 }
 
-}  // namespace chromapact::store::internal
-
-namespace chromapact::store {
-
-Status RegisterRegexp(sqlite3* db) {
-  int rc = sqlite3_create_function_v2(db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                                      internal::RegexpFunc, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return Internal(std::string("register REGEXP: ") + sqlite3_errmsg(db));
-  return Status::Ok();
+Result<std::wregex> CompileChromaRegex(const std::string& pattern) {
+  CP_ASSIGN_OR_RETURN(ChromaRegex t, TranslateChromaRegex(pattern));
+  return CompileTranslated(t.ecmascript, t.flags);
 }
 
-}  // namespace chromapact::store
+}  // namespace chromapact::store::internal

@@ -25,7 +25,12 @@ struct ChromaRegex {
 // std::regex rejects nested repetition (a**), which Rust accepts.
 Result<ChromaRegex> TranslateChromaRegex(const std::string& pattern);
 
-// Translates and compiles; the std::regex_error text goes into the kInvalidArgument message.
+// Compiles TranslateChromaRegex output (ChromaRegex::ecmascript / flags, or a pattern built around
+// it) with the executor every $regex uses; the std::regex_error text goes into the
+// kInvalidArgument message.
+Result<std::wregex> CompileTranslated(const std::wstring& ecmascript, std::regex_constants::syntax_option_type flags);
+
+// Translates and compiles; errors as TranslateChromaRegex and CompileTranslated.
 Result<std::wregex> CompileChromaRegex(const std::string& pattern);
 
 // UTF-8 -> UTF-32 (invalid bytes become U+FFFD).
