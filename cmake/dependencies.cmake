@@ -1,5 +1,9 @@
 # Every dependency comes from a Debian 12 package (scripts/install-deps installs them).
-find_package(CURL REQUIRED)
+if(CHROMAPACT_STATIC)
+  include(static)  # static archives + a static libcurl built from Debian's curl source (static.cmake)
+else()
+  find_package(CURL REQUIRED)
+endif()
 find_package(OpenSSL REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(ZLIB REQUIRED)
