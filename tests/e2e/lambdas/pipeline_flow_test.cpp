@@ -288,6 +288,9 @@ TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
       // Python's json.dumps(float("nan")): not JSON, but the error still names the field.
       {"NaN", R"({"collection": "malformed", "ids": ["a", "b"], "embeddings": [[1, 2], [3, NaN]]})",
        "embeddings[1][1]"},
+      // A valid JSON number that is not a finite float32.
+      {"float32 overflow", R"({"collection": "malformed", "ids": ["a"], "embeddings": [[1, 2, 1e39]]})",
+       "embeddings[0][2]"},
       {"mismatched documents",
        json({{"collection", coll}, {"ids", {"a", "b"}}, {"embeddings", {Vec(1), Vec(2)}}, {"documents", json::array({"x"})}})
            .dump(),
