@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One compaction cycle by phase against a loopback moto_server (our launcher, signature checking on,
 # one IAM admin): runs bench_pipeline_compaction_bench and writes its CSV.
-# usage: bench/pipeline/compaction_bench.sh [SIZES=10000] [DELTAS=1,10,100] [REPS=3] [ROWS=100]
+# usage: bench/pipeline/compaction_bench.sh [SIZES=10000] [DELTAS=1,10,100] [REPS=3] [ROWS=100] [GROUPS=16]
 # env: BUILD_DIR (default build/; configure with -DCHROMAPACT_BENCH=ON and build
 #      bench_pipeline_compaction_bench), OUT (default bench/results/pipeline_compaction.csv).
 set -euo pipefail
@@ -22,5 +22,5 @@ export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB
 mkdir -p "$(dirname "$out")"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
-"$bin" "${1:-10000}" "${2:-1,10,100}" "${3:-3}" "${4:-100}" | tee "$out"
+"$bin" "${1:-10000}" "${2:-1,10,100}" "${3:-3}" "${4:-100}" "${5:-16}" | tee "$out"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -1,6 +1,7 @@
 // Persist: HNSW folders of changed VECTOR segments (HnswSegment::Save, Chroma 1.5.9 layout) and
 // max_seq_id of both segments = the last log seq applied (chroma-format.md §6); optional log purge
-// that keeps the row at min(max_seq_id) (gotcha (a), §3).
+// that keeps the row at min(max_seq_id) (gotcha (a), §3); optional VACUUM when a quarter of the
+// file is free pages.
 #include <filesystem>
 #include <limits>
 
@@ -43,6 +44,18 @@ Status StoreImpl::Persist(const PersistOptions& options) {
     }
   }
   CP_RETURN_IF_ERROR(txn->Commit());
+  if (options.vacuum) {
+    int64_t page_count = 0, free_count = 0;
+    {
+      CP_ASSIGN_OR_RETURN(auto pages, db_->PrepareOnce("SELECT * FROM pragma_page_count(), pragma_freelist_count()"));
+      CP_ASSIGN_OR_RETURN(bool row, pages->Step());
+      if (row) {
+        page_count = pages->Int(0);
+        free_count = pages->Int(1);
+      }
+    }
+    if (free_count * 4 > page_count) CP_RETURN_IF_ERROR(db_->Exec("VACUUM", "vacuum"));
+  }
   for (CollectionState* c : saved) {
     c->vectors_dirty = false;
     c->vector_persisted_seq = std::max(c->vector_persisted_seq, c->applied_seq);

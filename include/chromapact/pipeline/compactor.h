@@ -2,8 +2,9 @@
 // with no Lambda types (the compactor binary adapts an SQS event to RunCycle and its failures to
 // batchItemFailures):
 //
-//   lease -> drain -> pointer -> base -> fetch + decode + apply deltas -> Persist -> publish -> CAS
-//   -> delete exactly the applied messages -> release
+//   lease -> drain -> pointer -> base -> fetch + decode + apply deltas -> Persist (purging the log
+//   rows both segments contain, then VACUUM when a quarter of chroma.sqlite3 is free: the log held
+//   every vector a second time) -> publish -> CAS -> delete exactly the applied messages -> release
 //
 // Correctness does not depend on the lease: the pointer CAS (pointer.h) rejects a commit on a base
 // that is no longer current, and then the cycle rebuilds on the new base (bounded) or gives its
@@ -71,6 +72,10 @@ struct CompactorOptions {
   // than this can no longer be redelivered, so applied_delta_ids and record versions (tombstones
   // included) whose ULID time is older than now - retention_ms are dropped from each new version.
   int64_t retention_ms = 14LL * 24 * 3600 * 1000;
+  // Persist with store::PersistOptions purge_log + vacuum (see the cycle above). false keeps the
+  // whole SQLite log in every version (the behaviour before issue 4's merge-speed work; the bench
+  // compares both).
+  bool compact_log = true;
   // Pointer CAS attempts (1 = no rebuild after a lost CAS).
   int max_commit_attempts = 3;
   // For a shard with no pointer yet: the collection is created with these options.
@@ -87,9 +92,12 @@ struct MessageFailure {
   bool triggering = false;  // one of RunCycle's `messages` (-> batchItemFailures)
 };
 
-struct CyclePhases {  // wall time per phase, ms (steady clock)
+struct CyclePhases {  // wall time per phase, ms (steady clock), summed over commit attempts
   int64_t lease_ms = 0, drain_ms = 0, pointer_ms = 0, base_ms = 0, merge_ms = 0, persist_ms = 0,
           upload_ms = 0, commit_ms = 0, delete_ms = 0, release_ms = 0, total_ms = 0;
+  // Parts of merge_ms: open the work copy (Store::Open + collection + record versions), GET the
+  // deltas, decode them, apply them to the Store (SQLite log + metadata segment + HNSW inserts).
+  int64_t open_ms = 0, fetch_ms = 0, decode_ms = 0, apply_ms = 0;
 };
 
 struct CycleResult {

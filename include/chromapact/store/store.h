@@ -149,6 +149,10 @@ struct PersistOptions {
   // Delete log rows below min(max_seq_id) of every segment (Chroma's purge; the row at the minimum is
   // kept, gotcha (a) of chroma-format.md §3). Off: the whole log stays, as real Chroma reads it.
   bool purge_log = false;
+  // After the commit, when free pages are more than a quarter of the file (e.g. after a purge),
+  // VACUUM the database so the file shrinks (the same as `chroma utils vacuum`; schema and rows are
+  // unchanged). Costs a rewrite of the live pages. Errors: kIOError naming the step.
+  bool vacuum = false;
 };
 
 // Above this many matching records (or 10 x n_results if larger) a filtered query searches HNSW
