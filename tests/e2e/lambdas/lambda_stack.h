@@ -38,19 +38,22 @@ inline constexpr int kStackLeaseTtlMs = 3000;
 inline constexpr int kStackMaxReceiveCount = 2;
 inline constexpr const char* kCrashStep = "compactor.uploaded";  // pipeline::kCompactStepUploaded
 
-inline std::string BootstrapPath(const std::string& name) { return BuildDir() + "/lambdas/" + name + "/bootstrap"; }
+inline std::string BootstrapPath(const std::string& name) {
+  return BuildDir() + "/lambdas/" + name + "/bootstrap";
+}
 
 // One invocation's answer as the caller of Lambda's Invoke API sees it.
 struct InvokeReply {
-  int status = 0;             // HTTP status (200 also for function errors, as Lambda)
-  std::string function_error; // X-Amz-Function-Error ("" = success)
+  int status = 0;              // HTTP status (200 also for function errors, as Lambda)
+  std::string function_error;  // X-Amz-Function-Error ("" = success)
   std::string body;
-  nlohmann::json json;        // body parsed (discarded when it is not JSON)
+  nlohmann::json json;  // body parsed (discarded when it is not JSON)
   bool ok() const { return status == 200 && function_error.empty(); }
   std::string error_type() const { return json.is_object() ? json.value("errorType", "") : ""; }
   std::string error_message() const { return json.is_object() ? json.value("errorMessage", "") : ""; }
   std::string Describe() const {
-    return "HTTP " + std::to_string(status) + " X-Amz-Function-Error=" + function_error + " body=" + body.substr(0, 600);
+    return "HTTP " + std::to_string(status) + " X-Amz-Function-Error=" + function_error +
+           " body=" + body.substr(0, 600);
   }
 };
 
@@ -71,7 +74,9 @@ inline InvokeReply InvokeRaw(int port, const std::string& body) {
   out.json = nlohmann::json::parse(r->body, nullptr, false);
   return out;
 }
-inline InvokeReply Invoke(int port, const nlohmann::json& event) { return InvokeRaw(port, event.dump()); }
+inline InvokeReply Invoke(int port, const nlohmann::json& event) {
+  return InvokeRaw(port, event.dump());
+}
 
 class LambdaStackTest : public ::testing::Test {
  protected:
@@ -135,8 +140,8 @@ class LambdaStackTest : public ::testing::Test {
     // Drain off (CHROMAPACT_DRAIN_BUDGET_MS=0): each cycle applies exactly its SQS event's records, so
     // the receive counts the redrive policy sees are the poller's alone.
     compactor_ = std::make_unique<EmulatorProcess>(
-        std::vector<std::string>{"--bootstrap", BootstrapPath("compactor"), "--timeout", "30", "--sqs-queue-url",
-                                 queue_url_, "--sqs-wait-seconds", "1"},
+        std::vector<std::string>{"--bootstrap", BootstrapPath("compactor"), "--timeout", "30",
+                                 "--sqs-queue-url", queue_url_, "--sqs-wait-seconds", "1"},
         with({{"CHROMAPACT_CACHE_DIR", dir_ + "/compactor"},
               {"CHROMAPACT_LEASE_TTL_MS", std::to_string(kStackLeaseTtlMs)},
               {"CHROMAPACT_DRAIN_BUDGET_MS", "0"},
@@ -170,7 +175,9 @@ class LambdaStackTest : public ::testing::Test {
     }
   }
 
-  static std::string Tail(const std::string& s, size_t n) { return s.size() > n ? s.substr(s.size() - n) : s; }
+  static std::string Tail(const std::string& s, size_t n) {
+    return s.size() > n ? s.substr(s.size() - n) : s;
+  }
 
   static InvokeReply Produce(const nlohmann::json& event) { return Invoke(producer_->invoke_port(), event); }
   static InvokeReply Query(const nlohmann::json& event) { return Invoke(query_->invoke_port(), event); }

@@ -75,7 +75,8 @@ class PipelineFlowTest : public LambdaStackTest {
     ASSERT_TRUE(r.json["delta_keys"].is_array()) << r.body;
     EXPECT_GE(r.json["delta_keys"].size(), 1u);
     for (const auto& k : r.json["delta_keys"]) {
-      EXPECT_EQ(k.get<std::string>().rfind("deltas/" + event["collection"].get<std::string>() + "/", 0), 0u) << k;
+      EXPECT_EQ(k.get<std::string>().rfind("deltas/" + event["collection"].get<std::string>() + "/", 0), 0u)
+          << k;
     }
     if (model && recs) {
       for (const auto& [id, rec] : *recs) (*model)[id] = rec;
@@ -84,8 +85,9 @@ class PipelineFlowTest : public LambdaStackTest {
 
   // Everything the query function returns for `collection` (get, all columns), or an error text.
   static Result<Model> GetAll(const std::string& collection, std::vector<std::string>* ids_out = nullptr) {
-    const InvokeReply r =
-        Query({{"collection", collection}, {"action", "get"}, {"include", {"embeddings", "documents", "metadatas"}}});
+    const InvokeReply r = Query({{"collection", collection},
+                                 {"action", "get"},
+                                 {"include", {"embeddings", "documents", "metadatas"}}});
     if (!r.ok()) return Unavailable(r.Describe());
     Model m;
     const json& j = r.json;
@@ -112,7 +114,8 @@ class PipelineFlowTest : public LambdaStackTest {
     std::vector<std::string> ids;
     auto got = GetAll(collection, &ids);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_TRUE(done) << "collection " << collection << " did not reach the model within " << timeout.count() << " s";
+    EXPECT_TRUE(done) << "collection " << collection << " did not reach the model within " << timeout.count()
+                      << " s";
     EXPECT_EQ(ids.size(), model.size()) << "every record exactly once";
     EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "duplicate ids";
     for (const auto& [id, rec] : model) {
@@ -157,7 +160,8 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
     Model batch;
     for (int i = 0; i < 20; ++i) {
       const std::string id = "flow-" + std::to_string(b) + "-" + std::to_string(i);
-      batch[id] = {Vec(b * 20 + i), "doc " + id + (i % 5 == 0 ? " alpha" : " beta"),
+      batch[id] = {Vec(b * 20 + i),
+                   "doc " + id + (i % 5 == 0 ? " alpha" : " beta"),
                    {{"batch", b}, {"i", i}, {"parity", i % 2 == 0 ? "even" : "odd"}}};
     }
     ProduceOk(WriteEvent(coll, b == 0 ? "add" : "upsert", batch), 20, &model, &batch);
@@ -190,7 +194,8 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
             IdsWhere(model, [](const Record& x) { return x.metadata["parity"] == "even"; }));
   EXPECT_EQ(GetIds(coll, {{"where", {{"$and", {{{"batch", 1}}, {{"i", {{"$lt", 5}}}}}}}}}),
             IdsWhere(model, [](const Record& x) { return x.metadata["batch"] == 1 && x.metadata["i"] < 5; }));
-  const auto alpha = IdsWhere(model, [](const Record& x) { return x.document.find("alpha") != std::string::npos; });
+  const auto alpha =
+      IdsWhere(model, [](const Record& x) { return x.document.find("alpha") != std::string::npos; });
   EXPECT_EQ(alpha.size(), 12u);
   EXPECT_EQ(GetIds(coll, {{"where_document", {{"$contains", "alpha"}}}}), alpha);
   EXPECT_EQ(GetIds(coll, {{"ids", {"flow-2-3", "flow-0-0", "no-such-id"}}}),
@@ -262,7 +267,8 @@ TEST_F(PipelineFlowTest, UpsertAndDeleteVisibleAfterTheNextCompaction) {
   ExpectEventually(coll, model, seconds(40));
 
   // The changed vector finds its record; the old one no longer matches exactly.
-  const InvokeReply now = Query({{"collection", coll}, {"query_embeddings", {Vec(201), Vec(101)}}, {"n_results", 1}});
+  const InvokeReply now =
+      Query({{"collection", coll}, {"query_embeddings", {Vec(201), Vec(101)}}, {"n_results", 1}});
   ASSERT_TRUE(now.ok()) << now.Describe();
   EXPECT_EQ(now.json["ids"][0][0], "m-1");
   EXPECT_NEAR(now.json["distances"][0][0].get<double>(), 0.0, 1e-6);
@@ -292,11 +298,14 @@ TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
       {"float32 overflow", R"({"collection": "malformed", "ids": ["a"], "embeddings": [[1, 2, 1e39]]})",
        "embeddings[0][2]"},
       {"mismatched documents",
-       json({{"collection", coll}, {"ids", {"a", "b"}}, {"embeddings", {Vec(1), Vec(2)}}, {"documents", json::array({"x"})}})
+       json({{"collection", coll},
+             {"ids", {"a", "b"}},
+             {"embeddings", {Vec(1), Vec(2)}},
+             {"documents", json::array({"x"})}})
            .dump(),
        "documents"},
-      {"duplicate ids", json({{"collection", coll}, {"ids", {"a", "a"}}, {"embeddings", {Vec(1), Vec(2)}}}).dump(),
-       "ids[1]"},
+      {"duplicate ids",
+       json({{"collection", coll}, {"ids", {"a", "a"}}, {"embeddings", {Vec(1), Vec(2)}}}).dump(), "ids[1]"},
   };
   for (const Case& c : cases) {
     const InvokeReply r = InvokeRaw(producer_->invoke_port(), c.body);
@@ -316,10 +325,44 @@ TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
   ProduceOk(WriteEvent("malformed-ok", "upsert", ok), 1);
 }
 
+TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOnes) {
+  const int port = compactor_->invoke_port();  // the same function the SQS poller invokes
+  // A manual drain-only cycle per shard (drain is off here, so nothing to apply: both shards OK).
+  const InvokeReply manual = Invoke(port, {{"action", "compact"}, {"collection", "flow"}});
+  ASSERT_TRUE(manual.ok()) << manual.Describe();
+  ASSERT_EQ(manual.json["cycles"].size(), static_cast<size_t>(kStackShards)) << manual.body;
+  for (int s = 0; s < kStackShards; ++s) {
+    EXPECT_EQ(manual.json["cycles"][s]["shard"], "flow#" + std::to_string(s)) << manual.body;
+    EXPECT_EQ(manual.json["cycles"][s]["status"], "OK") << manual.body;
+  }
+  // A scheduled event with no CHROMAPACT_COLLECTION configured, an unknown action, a record whose
+  // body is no delta message: typed errors / a batch item failure, and the function keeps serving.
+  const InvokeReply scheduled = Invoke(port, {{"version", "0"},
+                                              {"source", "aws.events"},
+                                              {"detail-type", "Scheduled Event"},
+                                              {"detail", json::object()}});
+  EXPECT_EQ(scheduled.function_error, "Unhandled") << scheduled.Describe();
+  EXPECT_EQ(scheduled.error_type(), "InvalidArgument") << scheduled.Describe();
+  EXPECT_NE(scheduled.error_message().find("collection"), std::string::npos) << scheduled.Describe();
+  const InvokeReply action = Invoke(port, {{"action", "explode"}});
+  EXPECT_EQ(action.error_type(), "InvalidArgument") << action.Describe();
+  EXPECT_NE(action.error_message().find("action"), std::string::npos) << action.Describe();
+  const InvokeReply records = Invoke(
+      port,
+      {{"Records",
+        json::array({{{"messageId", "m-1"}, {"receiptHandle", "r-1"}, {"body", "not a delta message"}}})}});
+  ASSERT_TRUE(records.ok()) << records.Describe();
+  EXPECT_EQ(records.json, json::parse(R"({"batchItemFailures": [{"itemIdentifier": "m-1"}]})"));
+  const InvokeReply broken = InvokeRaw(port, "{\"Records\": [");
+  EXPECT_EQ(broken.error_type(), "InvalidArgument") << broken.Describe();
+  EXPECT_NE(broken.error_message().find("Records[0]"), std::string::npos) << broken.Describe();
+}
+
 TEST_F(PipelineFlowTest, CorruptDeltasReachTheDlqWhileTheirBatchMatesCommit) {
   const std::string coll = "corrupt";
   Model model, seed;
-  for (int i = 0; i < 6; ++i) seed["k-" + std::to_string(i)] = {Vec(500 + i), "seed " + std::to_string(i), {{"i", i}}};
+  for (int i = 0; i < 6; ++i)
+    seed["k-" + std::to_string(i)] = {Vec(500 + i), "seed " + std::to_string(i), {{"i", i}}};
   const InvokeReply produced = Produce(WriteEvent(coll, "upsert", seed));
   ASSERT_TRUE(produced.ok()) << produced.Describe();
   model = seed;
@@ -408,8 +451,9 @@ TEST_F(PipelineFlowTest, CorruptDeltasReachTheDlqWhileTheirBatchMatesCommit) {
           for (const auto& m : *got) {
             auto dm = pipeline::ParseDeltaMessage(m.body);
             if (dm.ok() && dm->shard.collection == coll) in_dlq.insert(dm->delta_key);
-            EXPECT_GE(std::stoi(m.attributes.count("ApproximateReceiveCount") ? m.attributes.at("ApproximateReceiveCount")
-                                                                                 : "99"),
+            EXPECT_GE(std::stoi(m.attributes.count("ApproximateReceiveCount")
+                                    ? m.attributes.at("ApproximateReceiveCount")
+                                    : "99"),
                       kStackMaxReceiveCount);
           }
         }

@@ -1,10 +1,11 @@
 // lambdas/common/json_error_path.h and env.h ParseEvent: a parse error names the field being read.
+#include "../../../lambdas/common/json_error_path.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "../../../lambdas/common/env.h"
-#include "../../../lambdas/common/json_error_path.h"
 
 namespace chromapact::lambdas {
 namespace {
@@ -17,7 +18,8 @@ std::string PathAtMarker(const std::string& text, const std::string& marker) {
 }
 
 TEST(JsonErrorPath, NamesArrayIndexesAndObjectKeys) {
-  const std::string t = R"({"ids": ["a", "b"], "embeddings": [[1, 2], [3, @]], "metadatas": [{"x": 1, "year": @}]})";
+  const std::string t =
+      R"({"ids": ["a", "b"], "embeddings": [[1, 2], [3, @]], "metadatas": [{"x": 1, "year": @}]})";
   EXPECT_EQ(PathAtMarker(t, "@]]"), "embeddings[1][1]");
   EXPECT_EQ(PathAtMarker(t, "@}"), "metadatas[0].year");
   EXPECT_EQ(JsonPathAt(t, 0), "event");
