@@ -201,8 +201,12 @@ def cmd_query(url, folder, collection, picks, seed, refs_path):
             fail(f"{records[i]['id']}: document differs from the produced one")
         check_against(answer, records, vectors, q, everyone, 3, f"query {records[i]['id']}")
 
-    # Filtered: the last pick's vector, restricted to its category and to documents containing a word.
-    anchor = chosen[-1]
+    # Filtered: the vector of the pick from the largest category, restricted to that category, longer
+    # documents and documents containing a word.
+    sizes = {}
+    for r in records:
+        sizes[r["category"]] = sizes.get(r["category"], 0) + 1
+    anchor = max(chosen, key=lambda i: (sizes[records[i]["category"]], i))
     category = records[anchor]["category"]
     k = 5
     min_words = 400  # longer documents only; 0 (all) for a small category
@@ -305,9 +309,9 @@ def cmd_oracle(port, collection, refs_path):
             fail(f"Chroma 1.5.9 filtered query result {rank}: {ids[rank]} at {d}, "
                  f"the query bootstrap {refs['ids'][rank]} at {want}")
     same_ids = ids == refs["ids"]
+    top = f"top: {ids[0]} {dists[0]:.4f}" if ids else "no matches"
     print(f"demo:   Chroma 1.5.9 opened the snapshot: count {count}; filtered query top-{len(ids)} "
-          f"{'same ids' if same_ids else 'same distances (ties ordered differently)'} "
-          f"(top: {ids[0]} {dists[0]:.4f})")
+          f"{'same ids' if same_ids else 'same distances (ties ordered differently)'} ({top})")
 
 
 def main(argv):
