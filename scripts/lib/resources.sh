@@ -32,9 +32,7 @@ demo_create_resources() {
   # about a second of python start-up, several on a loaded machine).
   _demo_aws s3api create-bucket --bucket "$DEMO_BUCKET" >/dev/null &
   bucket_pid=$!
-  { _demo_aws dynamodb create-table --table-name "$DEMO_TABLE" \
-      --attribute-definitions AttributeName=pk,AttributeType=S --key-schema AttributeName=pk,KeyType=HASH \
-      --billing-mode PAY_PER_REQUEST >/dev/null && _demo_aws dynamodb wait table-exists --table-name "$DEMO_TABLE"; } &
+  _demo_create_table &
   table_pid=$!
   _demo_create_queues "$prefix" "$visibility" || rc=1
   wait "$bucket_pid" || { echo "demo_create_resources: create-bucket $DEMO_BUCKET failed" >&2; rc=1; }
@@ -56,4 +54,13 @@ _demo_create_queues() {
   DEMO_QUEUE_URL=$(_demo_aws sqs create-queue --queue-name "$prefix-deltas.fifo" --query QueueUrl --output text \
     --attributes "{\"FifoQueue\":\"true\",\"MessageRetentionPeriod\":\"345600\",\"VisibilityTimeout\":\"$visibility\",\"RedrivePolicy\":\"$redrive\"}") ||
     return 1
+}
+
+# The table; waits for ACTIVE only when CreateTable did not answer ACTIVE already (moto does).
+_demo_create_table() {
+  local status
+  status=$(_demo_aws dynamodb create-table --table-name "$DEMO_TABLE" \
+    --attribute-definitions AttributeName=pk,AttributeType=S --key-schema AttributeName=pk,KeyType=HASH \
+    --billing-mode PAY_PER_REQUEST --query TableDescription.TableStatus --output text) || return 1
+  [[ $status == ACTIVE ]] || _demo_aws dynamodb wait table-exists --table-name "$DEMO_TABLE"
 }
