@@ -82,7 +82,11 @@ const char* Python() {
 
 Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
   namespace fs = std::filesystem;
-  const std::string launcher = SourceDir() + "/tests/support/moto_launcher.py";
+  // $CHROMAPACT_MOTO_LAUNCHER: a test's own launcher that extends this one (tests/e2e/infra/).
+  const char* launcher_env = std::getenv("CHROMAPACT_MOTO_LAUNCHER");
+  const std::string launcher = (launcher_env != nullptr && *launcher_env != '\0')
+                                   ? std::string(launcher_env)
+                                   : SourceDir() + "/tests/support/moto_launcher.py";
   const fs::path log_dir = fs::path(BuildDir()) / "test-scratch" / "moto-logs";
   std::error_code ec;
   fs::create_directories(log_dir, ec);

@@ -17,6 +17,7 @@ namespace chromapact::testing {
 class MotoServer {
  public:
   // Starts moto (auth off), waits until /moto-api/ answers. Errors: kUnavailable when it cannot start.
+  // $CHROMAPACT_MOTO_LAUNCHER, when set, names another launcher script taking the same arguments.
   static Result<std::unique_ptr<MotoServer>> Start();
   ~MotoServer();  // SIGTERM, then SIGKILL after a grace period; waits for the process.
 

@@ -1,0 +1,285 @@
+// infra/template.yaml read as text, for what a moto deployment cannot show: cfn-lint (offline) passes;
+// the alarms exist on the right metrics (moto 5.2.1 does not create AWS::CloudWatch::Alarm,
+// aws-notes.md §5); each role's policy holds only the actions its binary calls, on its prefixes, with
+// the dynamodb:LeadingKeys condition covering exactly the key shapes the pipeline writes
+// (pipeline/shard_id.h); every variable a bootstrap requires is wired from a resource.
+// The YAML is turned into JSON by python3 + PyYAML (the template uses long-form intrinsics only).
+#include <fnmatch.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "chromapact/pipeline/shard_id.h"
+#include "stack_fixture.h"
+#include "support/paths.h"
+
+namespace chromapact::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string TemplatePath() {
+  return SourceDir() + "/infra/template.yaml";
+}
+
+class TemplateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const std::string dir = MakeTempDir("template");
+    auto r = RunProcess(
+        {"python3", "-c", "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+         TemplatePath()},
+        {}, {}, dir + "/template.json", std::chrono::seconds(60));
+    if (r.exit_code != 0) {
+      skip_ = "python3 with PyYAML could not read the template: " + r.output;
+      return;
+    }
+    tpl_ = json::parse(r.output, nullptr, false);
+  }
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_TRUE(tpl_.is_object() && tpl_.contains("Resources")) << tpl_.dump().substr(0, 400);
+  }
+
+  static const json& Resource(const std::string& name) {
+    static const json kNull;
+    return tpl_["Resources"].contains(name) ? tpl_["Resources"][name] : kNull;
+  }
+  static const json& Props(const std::string& name) {
+    static const json kEmpty = json::object();
+    const json& r = Resource(name);
+    return r.is_object() && r.contains("Properties") ? r["Properties"] : kEmpty;
+  }
+  static std::vector<json> OfType(const std::string& type) {
+    std::vector<json> out;
+    for (const auto& [name, r] : tpl_["Resources"].items()) {
+      if (r.value("Type", "") == type) out.push_back(r);
+    }
+    return out;
+  }
+  // The statements of the AWS::IAM::Policy attached to `role`.
+  static std::vector<json> Statements(const std::string& role) {
+    std::vector<json> out;
+    for (const auto& p : OfType("AWS::IAM::Policy")) {
+      if (p["Properties"]["Roles"] != json::array({json{{"Ref", role}}})) continue;
+      for (const auto& s : p["Properties"]["PolicyDocument"]["Statement"]) out.push_back(s);
+    }
+    return out;
+  }
+  static std::vector<std::string> AsList(const json& j) {
+    std::vector<std::string> out;
+    if (j.is_string()) out.push_back(j.get<std::string>());
+    if (j.is_array()) {
+      for (const auto& e : j) out.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+    }
+    return out;
+  }
+  static std::set<std::string> Actions(const std::string& role) {
+    std::set<std::string> out;
+    for (const auto& s : Statements(role)) {
+      EXPECT_EQ(s.value("Effect", ""), "Allow") << s.dump();
+      for (const auto& a : AsList(s["Action"])) out.insert(a);
+    }
+    return out;
+  }
+  // Resources (as JSON text) of the statements of `role` that grant `action`.
+  static std::vector<json> ResourcesOf(const std::string& role, const std::string& action) {
+    std::vector<json> out;
+    for (const auto& s : Statements(role)) {
+      const auto acts = AsList(s["Action"]);
+      if (std::find(acts.begin(), acts.end(), action) == acts.end()) continue;
+      if (s["Resource"].is_array()) {
+        for (const auto& r : s["Resource"]) out.push_back(r);
+      } else {
+        out.push_back(s["Resource"]);
+      }
+    }
+    return out;
+  }
+  // The statement of `role` granting `action` (the first), or null.
+  static json StatementFor(const std::string& role, const std::string& action) {
+    for (const auto& s : Statements(role)) {
+      const auto acts = AsList(s["Action"]);
+      if (std::find(acts.begin(), acts.end(), action) != acts.end()) return s;
+    }
+    return nullptr;
+  }
+  static json Alarm(const std::string& metric, const std::string& ns, const std::string& dim_value_json) {
+    for (const auto& a : OfType("AWS::CloudWatch::Alarm")) {
+      const json& p = a["Properties"];
+      if (p.value("MetricName", "") != metric || p.value("Namespace", "") != ns) continue;
+      for (const auto& d : p["Dimensions"]) {
+        if (d["Value"].dump().find(dim_value_json) != std::string::npos) return p;
+      }
+    }
+    return nullptr;
+  }
+
+  static std::string skip_;
+  static json tpl_;
+};
+
+std::string TemplateTest::skip_;
+json TemplateTest::tpl_;
+
+TEST_F(TemplateTest, CfnLintPassesOffline) {
+  if (!OnPath("cfn-lint")) GTEST_SKIP() << "cfn-lint is not on PATH";
+  auto r = RunProcess({"cfn-lint", TemplatePath()}, {}, {}, MakeTempDir("cfn-lint") + "/out.txt",
+                      std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "");  // no warnings either
+}
+
+TEST_F(TemplateTest, AlarmsWatchTheRightMetrics) {
+  // Lock contention: the compactor's EMF metric (lambdas/compactor/main.cpp EmitMetrics: namespace
+  // "chromapact", dimensions Function=compactor, Collection=<collection>).
+  json lock = Alarm("LockAcquisitionFailed", "chromapact", R"("compactor")");
+  ASSERT_FALSE(lock.is_null());
+  EXPECT_EQ(lock["Statistic"], "Sum");
+  EXPECT_EQ(lock["Dimensions"][1], json({{"Name", "Collection"}, {"Value", {{"Ref", "CollectionName"}}}}));
+  json backlog = Alarm("ApproximateNumberOfMessagesVisible", "AWS/SQS", R"(["DeltaQueue","QueueName"])");
+  ASSERT_FALSE(backlog.is_null());
+  EXPECT_EQ(backlog["Threshold"], json({{"Ref", "DeltaBacklogThreshold"}}));
+  json age = Alarm("ApproximateAgeOfOldestMessage", "AWS/SQS", R"(["DeltaQueue","QueueName"])");
+  ASSERT_FALSE(age.is_null());
+  json dlq = Alarm("ApproximateNumberOfMessagesVisible", "AWS/SQS", R"(["DeadLetterQueue","QueueName"])");
+  ASSERT_FALSE(dlq.is_null());
+  EXPECT_EQ(dlq["Threshold"], 0);
+  EXPECT_EQ(dlq["ComparisonOperator"], "GreaterThanThreshold");  // DLQ > 0
+  json duration = Alarm("Duration", "AWS/Lambda", R"({"Ref":"CompactorFunction"})");
+  ASSERT_FALSE(duration.is_null());
+  EXPECT_EQ(duration["Statistic"], "Maximum");
+  EXPECT_EQ(OfType("AWS::CloudWatch::Alarm").size(), 5u);
+  ASSERT_EQ(OfType("AWS::CloudWatch::Dashboard").size(), 1u);
+  const std::string body = OfType("AWS::CloudWatch::Dashboard")[0]["Properties"]["DashboardBody"].dump();
+  for (const char* m :
+       {"LockAcquisitionFailed", "DeltasProcessed", "CompactionDuration", "ApproximateAgeOfOldestMessage"}) {
+    EXPECT_NE(body.find(m), std::string::npos) << m;
+  }
+}
+
+TEST_F(TemplateTest, ProducerMayOnlyCreateDeltasAndSendMessages) {
+  EXPECT_EQ(Actions("ProducerRole"), (std::set<std::string>{"s3:PutObject", "sqs:SendMessage",
+                                                            "logs:CreateLogStream", "logs:PutLogEvents"}));
+  const auto res = ResourcesOf("ProducerRole", "s3:PutObject");
+  ASSERT_EQ(res.size(), 1u);
+  EXPECT_EQ(res[0], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}));
+  EXPECT_EQ(ResourcesOf("ProducerRole", "sqs:SendMessage"),
+            std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}})});
+}
+
+TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsAndPointers) {
+  EXPECT_EQ(Actions("QueryRole"), (std::set<std::string>{"s3:GetObject", "dynamodb:GetItem",
+                                                         "logs:CreateLogStream", "logs:PutLogEvents"}));
+  EXPECT_EQ(ResourcesOf("QueryRole", "s3:GetObject"),
+            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
+  const json s = StatementFor("QueryRole", "dynamodb:GetItem");
+  const auto patterns = AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+  ASSERT_EQ(patterns.size(), 1u) << s.dump();
+  const pipeline::ShardId shard{"docs", 3};
+  EXPECT_EQ(fnmatch(patterns[0].c_str(), pipeline::PointerKey(shard).c_str(), 0), 0) << patterns[0];
+  EXPECT_NE(fnmatch(patterns[0].c_str(), pipeline::LeaseKey(shard).c_str(), 0), 0) << patterns[0];
+}
+
+TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItems) {
+  EXPECT_EQ(
+      Actions("CompactorRole"),
+      (std::set<std::string>{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "sqs:ReceiveMessage",
+                             "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                             "dynamodb:DeleteItem", "logs:CreateLogStream", "logs:PutLogEvents"}));
+  EXPECT_EQ(ResourcesOf("CompactorRole", "s3:PutObject"),
+            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
+  for (const char* action :
+       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}) {
+    const json s = StatementFor("CompactorRole", action);
+    ASSERT_FALSE(s.is_null()) << action;
+    EXPECT_EQ(s["Resource"], json({{"Fn::GetAtt", {"StateTable", "Arn"}}}));
+    const auto patterns = AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+    // Every key the compactor writes matches a pattern; an unrelated item matches none.
+    const pipeline::ShardId shard{"my.coll-1", 12};
+    auto matches = [&](const std::string& key) {
+      for (const auto& p : patterns) {
+        if (fnmatch(p.c_str(), key.c_str(), 0) == 0) return true;
+      }
+      return false;
+    };
+    EXPECT_TRUE(matches(pipeline::LeaseKey(shard))) << action;
+    EXPECT_TRUE(matches(pipeline::PointerKey(shard))) << action;
+    EXPECT_FALSE(matches("CONFIG#my.coll-1")) << action;
+    EXPECT_FALSE(matches("docs")) << action;
+  }
+  // No role anywhere gets a wildcard action or resource.
+  for (const auto& p : OfType("AWS::IAM::Policy")) {
+    for (const auto& s : p["Properties"]["PolicyDocument"]["Statement"]) {
+      for (const auto& a : AsList(s["Action"])) EXPECT_EQ(a.find('*'), std::string::npos) << s.dump();
+      EXPECT_NE(s["Resource"], "*") << s.dump();
+    }
+  }
+}
+
+TEST_F(TemplateTest, QueueEventSourceAndFunctionsMatchTheIssue) {
+  const json& q = Props("DeltaQueue");
+  EXPECT_EQ(q["FifoQueue"], true);
+  EXPECT_EQ(q["MessageRetentionPeriod"], 4 * 24 * 3600);
+  EXPECT_EQ(q["RedrivePolicy"]["maxReceiveCount"], 3);
+  EXPECT_EQ(q["VisibilityTimeout"], json({{"Ref", "CompactorTimeoutSeconds"}}));  // visibility >= timeout
+  EXPECT_EQ(Props("CompactorFunction")["Timeout"], json({{"Ref", "CompactorTimeoutSeconds"}}));
+  EXPECT_EQ(Props("DeadLetterQueue")["MessageRetentionPeriod"], 14 * 24 * 3600);
+  const json& esm = Props("CompactorEventSource");
+  EXPECT_EQ(esm["Enabled"], json({{"Fn::If", {"EventSourceOn", true, false}}}));
+  EXPECT_EQ(tpl_["Conditions"]["EventSourceOn"],
+            json({{"Fn::Equals", {{{"Ref", "EventSourceEnabled"}}, "true"}}}));
+  EXPECT_EQ(esm["FunctionResponseTypes"], json::array({"ReportBatchItemFailures"}));
+  EXPECT_TRUE(esm.contains("MaximumBatchingWindowInSeconds"));
+  const json& params = tpl_["Parameters"];
+  EXPECT_EQ(params["ProducerMemoryMb"]["Default"], 1024);
+  EXPECT_EQ(params["ProducerTimeoutSeconds"]["Default"], 300);
+  EXPECT_EQ(params["CompactorTimeoutSeconds"]["Default"], 900);
+  EXPECT_EQ(params["CompactorEphemeralStorageMb"]["Default"], 10240);
+  for (const char* fn : {"ProducerFunction", "CompactorFunction", "QueryFunction"}) {
+    EXPECT_EQ(Props(fn)["PackageType"], "Image") << fn;
+  }
+  const json& bucket = Props("DataBucket");
+  EXPECT_EQ(bucket["VersioningConfiguration"]["Status"], "Enabled");
+  EXPECT_TRUE(bucket.contains("BucketEncryption"));
+  std::map<std::string, json> rules;
+  for (const auto& r : bucket["LifecycleConfiguration"]["Rules"]) rules[r.value("Prefix", "")] = r;
+  EXPECT_TRUE(rules["deltas/"].contains("ExpirationInDays"));
+  EXPECT_EQ(rules["snapshots/"]["Transitions"][0]["StorageClass"], "STANDARD_IA");
+  EXPECT_EQ(Props("StateTable")["TimeToLiveSpecification"]["Enabled"], true);
+}
+
+TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
+  const std::regex required(R"re(EnvRequired\("(CHROMAPACT_[A-Z_]+)"\))re");
+  const std::map<std::string, std::string> functions = {
+      {"producer", "ProducerFunction"}, {"compactor", "CompactorFunction"}, {"query", "QueryFunction"}};
+  for (const auto& [dir, resource] : functions) {
+    const std::string src = ReadFile(SourceDir() + "/lambdas/" + dir + "/main.cpp");
+    ASSERT_FALSE(src.empty()) << dir;
+    const json& vars = Props(resource)["Environment"]["Variables"];
+    int n = 0;
+    for (auto it = std::sregex_iterator(src.begin(), src.end(), required); it != std::sregex_iterator();
+         ++it) {
+      ++n;
+      EXPECT_TRUE(vars.contains((*it)[1].str()))
+          << dir << " requires " << (*it)[1] << " but the template sets " << vars.dump();
+    }
+    EXPECT_GE(n, 2) << dir << ": no EnvRequired found (did main.cpp change shape?)";
+    // All three must agree on the shard count (README "Lambdas").
+    EXPECT_EQ(vars["CHROMAPACT_SHARDS"], json({{"Ref", "Shards"}})) << dir;
+  }
+  const json& c = Props("CompactorFunction")["Environment"]["Variables"];
+  EXPECT_EQ(c["CHROMAPACT_TABLE"], json({{"Ref", "StateTable"}}));
+  EXPECT_EQ(c["CHROMAPACT_QUEUE_URL"], json({{"Ref", "DeltaQueue"}}));
+  EXPECT_EQ(c["CHROMAPACT_BUCKET"], json({{"Ref", "DataBucket"}}));
+}
+
+}  // namespace
+}  // namespace chromapact::testing
