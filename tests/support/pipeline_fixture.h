@@ -229,33 +229,55 @@ inline std::vector<QueueMessage> ReceiveAll(Queue* queue, int max_calls = 20, in
   return all;
 }
 
-// Suite fixture: one moto_server (signature checking on) for the suite, an IAM admin, bucket
-// kBucket and table kTable (partition key kPartitionKey).
+// IAM policy of a compactor that may only use the lease/pointer table (lease and pointer tests).
+inline constexpr const char* kDynamoItemPolicy =
+    R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
+    R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})";
+
+// Suite fixture: one moto_server for the suite, set up unauthenticated (IAM admin, bucket kBucket,
+// table kTable with partition key kPartitionKey, optionally an IAM user "compactor" with
+// `compactor_policy`), then signature checking switched on (aws-notes.md §1 recipe A). A suite
+// that needs the restricted user defines `static void SetUpTestSuite() { StartMoto(policy); }`.
 class PipelineMotoTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void StartMoto(const std::string& compactor_policy = "") {
     auto m = testing::MotoServer::Start();
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
     auto admin = moto_->Admin();
     ASSERT_TRUE(admin.ok()) << admin.status().ToString();
     admin_ = *admin;
-    aws::S3Client s3(moto_->Config(*admin_));
-    ASSERT_TRUE(s3.CreateBucket(kBucket).ok());
-    aws::DynamoDbClient ddb(moto_->Config(*admin_));
+    aws::S3Client s3(Config());
+    Status bucket = s3.CreateBucket(kBucket);
+    ASSERT_TRUE(bucket.ok()) << bucket.ToString();
+    aws::DynamoDbClient ddb(Config());
     aws::CreateTableRequest req;
     req.table = kTable;
     req.partition_key = kPartitionKey;
-    ASSERT_TRUE(ddb.CreateTable(req).ok());
+    auto table = ddb.CreateTable(req);
+    ASSERT_TRUE(table.ok()) << table.status().ToString();
+    if (!compactor_policy.empty()) {
+      auto c = moto_->CreateUser("compactor", compactor_policy);
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      compactor_ = *c;
+    }
+    Status auth = moto_->EnableAuth();
+    ASSERT_TRUE(auth.ok()) << auth.ToString();
   }
+  static void SetUpTestSuite() { StartMoto(); }
   static void TearDownTestSuite() {
+    compactor_.reset();
     admin_.reset();
     moto_.reset();
   }
   void SetUp() override { ASSERT_NE(moto_, nullptr); }
 
+  // Clients signed as the admin (every right).
   static aws::ClientConfig Config() { return moto_->Config(*admin_); }
+  // A KvStore on kTable signed as the restricted "compactor" user (StartMoto with a policy).
+  static std::unique_ptr<KvStore> CompactorKv() {
+    return NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*compactor_)), kTable);
+  }
 
   // A fresh FIFO queue "<name>.fifo"; returns its URL ("" with a test failure added).
   static std::string CreateFifoQueue(const std::string& name) {
@@ -287,6 +309,7 @@ class PipelineMotoTest : public ::testing::Test {
 
   static inline std::unique_ptr<testing::MotoServer> moto_;
   static inline std::optional<aws::Credentials> admin_;
+  static inline std::optional<aws::Credentials> compactor_;
 };
 
 }  // namespace chromapact::pipeline::fixture

@@ -9,14 +9,11 @@
 #include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {
 namespace {
 
-using testing::MotoServer;
-
-constexpr const char* kTable = "chromapact-crash";
 constexpr int64_t kTtl = 1000;
 
 // One commit cycle of a compactor: lease, read base, CAS base -> base+1, release. Stops at the
@@ -30,39 +27,17 @@ Status CommitCycle(LeaseTable* leases, PointerTable* pointers, const ShardId& sh
   return leases->Release(lease);
 }
 
-class CommitCrashPointsTest : public ::testing::Test {
+class CommitCrashPointsTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    creds_ = *admin;
-    aws::DynamoDbClient ddb(moto_->Config(*creds_));
-    aws::CreateTableRequest req;
-    req.table = kTable;
-    req.partition_key = kPartitionKey;
-    ASSERT_TRUE(ddb.CreateTable(req).ok());
-  }
-  static void TearDownTestSuite() {
-    creds_.reset();
-    moto_.reset();
-  }
   void SetUp() override {
-    ASSERT_NE(moto_, nullptr);
-    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*creds_)), kTable);
+    PipelineMotoTest::SetUp();
+    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(Config()), fixture::kTable);
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> creds_;
   std::unique_ptr<KvStore> kv_;
   ManualClock clock_{1764000000000};
 };
 
-std::unique_ptr<MotoServer> CommitCrashPointsTest::moto_;
-std::optional<aws::Credentials> CommitCrashPointsTest::creds_;
 
 TEST_F(CommitCrashPointsTest, EveryStepBeforeAndAfter) {
   // 1. A clean run names the steps.

@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "chromapact/pipeline/fault_injection.h"
-#include "fault/pipeline/compactor_fixture.h"
+#include "support/pipeline_fixture.h"
 
-namespace chromapact::pipeline::fault_fixture {
+namespace chromapact::pipeline::fixture {
 namespace {
 
 constexpr int64_t kTtl = 60000;
@@ -44,7 +44,7 @@ struct Stats {
   std::atomic<int> cycles{0}, ok{0}, committed{0}, lease_busy{0}, aborted{0}, other{0};
 };
 
-class RandomizedCompactionTest : public CompactorFaultTest {
+class RandomizedCompactionTest : public PipelineMotoTest {
  protected:
   void RunOnce(uint64_t seed, int run);
 };
@@ -52,7 +52,7 @@ class RandomizedCompactionTest : public CompactorFaultTest {
 void RandomizedCompactionTest::RunOnce(uint64_t seed, int run) {
   const std::string tag = "rnd-" + std::to_string(seed % 1000000) + "-" + std::to_string(run);
   const ShardId shard{tag, 0};
-  const std::string url = CreateQueue(tag);
+  const std::string url = CreateFifoQueue(tag);
   ManualClock clock(1764000000000);
   Model model;
   std::mutex ulid_mu;
@@ -176,4 +176,4 @@ TEST_F(RandomizedCompactionTest, ConcurrentProducersAndFaultyCompactorsConvergeT
 }
 
 }  // namespace
-}  // namespace chromapact::pipeline::fault_fixture
+}  // namespace chromapact::pipeline::fixture

@@ -9,19 +9,19 @@
 #include <future>
 #include <thread>
 
-#include "fault/pipeline/compactor_fixture.h"
+#include "support/pipeline_fixture.h"
 
-namespace chromapact::pipeline::fault_fixture {
+namespace chromapact::pipeline::fixture {
 namespace {
 
 constexpr int64_t kTtl = 60000;
 
-class Seed002RaceTest : public CompactorFaultTest, public ::testing::WithParamInterface<int> {};
+class Seed002RaceTest : public PipelineMotoTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(Seed002RaceTest, StalledCompactorCannotOverwriteANewerCommit) {
   const int attempts = GetParam();
   const ShardId shard{"seed002-" + std::to_string(attempts), 0};
-  const std::string url = CreateQueue("seed002-" + std::to_string(attempts));
+  const std::string url = CreateFifoQueue("seed002-" + std::to_string(attempts));
   ManualClock clock(1764000000000);
   codec::UlidGenerator ulids;
   Seams main = NewSeams(url);
@@ -69,7 +69,7 @@ TEST_P(Seed002RaceTest, StalledCompactorCannotOverwriteANewerCommit) {
   a_uploaded_f.wait();
 
   // A stalls past its lease and past set 1's visibility timeout (FIFO: only then can anyone else
-  // receive this group); set 2 arrives and B commits sets 1 and 2.
+  // receive set 1's messages); set 2 arrives and B commits sets 1 and 2.
   clock.Advance(kTtl + 1);
   std::vector<std::string> receipts;
   for (const auto& m : set1) receipts.push_back(m.receipt_handle);
@@ -125,4 +125,4 @@ TEST_P(Seed002RaceTest, StalledCompactorCannotOverwriteANewerCommit) {
 INSTANTIATE_TEST_SUITE_P(CommitAttempts, Seed002RaceTest, ::testing::Values(3, 1));
 
 }  // namespace
-}  // namespace chromapact::pipeline::fault_fixture
+}  // namespace chromapact::pipeline::fixture

@@ -21,199 +21,60 @@
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/pointer.h"
 #include "chromapact/pipeline/snapshot.h"
-#include "support/moto.h"
-#include "support/paths.h"
+#include "support/pipeline_fixture.h"
 
-namespace chromapact::pipeline {
+namespace chromapact::pipeline::fixture {
 namespace {
 
-using testing::MotoServer;
-
-constexpr const char* kBucket = "cp-compactor";
-constexpr const char* kTable = "cp-compactor-leases";
-constexpr int64_t kT0 = 1764000000000;
 constexpr int64_t kTtl = 60000;
-constexpr uint32_t kDim = 4;
 
-struct ModelRecord {
-  std::vector<float> embedding;
-  std::optional<std::string> document;
-  nlohmann::json metadata = nlohmann::json::object();
-};
-using Model = std::map<std::string, ModelRecord>;
-
-// One write as a test builds it (ids with embeddings from a seed, or deletes).
-struct Op {
-  codec::DeltaOp op;
-  std::vector<std::string> ids;
-  int seed = 0;
-};
-
-std::vector<float> EmbeddingFor(const std::string& id, int seed) {
-  std::vector<float> e(kDim);
-  for (uint32_t k = 0; k < kDim; ++k)
-    e[k] = static_cast<float>(id.size() * 7 + id.back() + seed * 13 + k) / 10.0f;
-  return e;
-}
-
-class CompactorTest : public ::testing::Test {
+class CompactorTest : public PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = *admin;
-    aws::S3Client s3(moto_->Config(*admin_));
-    ASSERT_TRUE(s3.CreateBucket(kBucket).ok());
-    aws::DynamoDbClient ddb(moto_->Config(*admin_));
-    aws::CreateTableRequest req;
-    req.table = kTable;
-    req.partition_key = kPartitionKey;
-    ASSERT_TRUE(ddb.CreateTable(req).ok());
-  }
-  static void TearDownTestSuite() {
-    admin_.reset();
-    moto_.reset();
-  }
-
   void SetUp() override {
-    ASSERT_NE(moto_, nullptr);
-    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kBucket);
-    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)), kTable);
-    sqs_ = std::make_unique<aws::SqsClient>(moto_->Config(*admin_));
+    PipelineMotoTest::SetUp();
+    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(Config()), kBucket);
+    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(Config()), kTable);
+    sqs_ = std::make_unique<aws::SqsClient>(Config());
   }
 
   // A fresh FIFO queue for one scenario.
-  std::unique_ptr<Queue> NewQueue(const std::string& name) {
-    auto url = sqs_->CreateQueue(name + ".fifo", {{"FifoQueue", "true"}});
-    EXPECT_TRUE(url.ok()) << url.status().ToString();
-    return NewSqsQueue(sqs_.get(), url.ok() ? *url : "");
-  }
+  std::unique_ptr<Queue> NewQueue(const std::string& name) { return NewSqsQueue(sqs_.get(), CreateFifoQueue(name)); }
 
-  CompactorOptions Options(const std::string& tag) {
-    CompactorOptions o;
-    o.work_dir = testing::MakeTempDir("compactor-" + tag);
-    o.writer_id = "c-" + tag;
-    o.lease.ttl_ms = kTtl;
-    o.visibility_seconds = 120;
-    o.drain_budget_ms = 5000;
-    return o;
-  }
+  CompactorOptions Options(const std::string& tag) { return PipelineMotoTest::Options(tag, kTtl); }
 
-  // As a producer: encode, PUT create-only, send; applies the op to `model` (acknowledged).
+  // As a producer (fixture::Produce) with a fresh ULID unless `delta_id_in` is given; the op is
+  // applied to `model` (last writer by ULID) once acknowledged.
   std::string Produce(Queue* queue, const ShardId& shard, const Op& op, Model* model,
                       const std::string& delta_id_in = "") {
-    codec::Delta d;
-    d.meta.op = op.op;
-    d.meta.collection = shard.collection;
-    d.meta.shard = static_cast<uint32_t>(shard.shard);
-    d.meta.delta_id = delta_id_in.empty() ? *ulids_.Next() : delta_id_in;
-    d.meta.created_at_ms = kT0;
-    d.records.ids = op.ids;
-    if (op.op != codec::DeltaOp::kDelete) {
-      d.meta.dimension = kDim;
-      for (const auto& id : op.ids) {
-        auto e = EmbeddingFor(id, op.seed);
-        d.records.embeddings.insert(d.records.embeddings.end(), e.begin(), e.end());
-        d.records.documents.push_back("doc " + id + " v" + std::to_string(op.seed));
-        d.records.metadatas.push_back({{"seed", op.seed}, {"id", id}});
-      }
-    }
-    auto bytes = codec::EncodeDelta(d);
-    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-    Send(queue, shard, d.meta.delta_id, *bytes, op.ids.size());
-    if (model) ApplyToModel(op, model);
-    return d.meta.delta_id;
+    const std::string id = delta_id_in.empty() ? *ulids_.Next() : delta_id_in;
+    return fixture::Produce(objects_.get(), queue, shard, op, id, model);
   }
 
+  // Uploads `bytes` as the delta (create-only; an existing object is kept) and announces it.
   void Send(Queue* queue, const ShardId& shard, const std::string& delta_id, const std::string& bytes,
             size_t n) {
-    const std::string key = DeltaKey(shard, delta_id);
-    PutObjectOptions create_only;
-    create_only.if_none_match_any = true;
-    auto put = objects_->Put(key, bytes, create_only);
-    EXPECT_TRUE(put.ok() || put.status().code() == StatusCode::kPreconditionFailed)
-        << put.status().ToString();
+    Status put = PutDelta(objects_.get(), shard, delta_id, bytes);
+    EXPECT_TRUE(put.ok()) << put.ToString();
     Resend(queue, shard, delta_id, n);
   }
   // Another SQS message for an existing delta (at-least-once delivery, or a producer retry).
   void Resend(Queue* queue, const ShardId& shard, const std::string& delta_id, size_t n) {
-    DeltaMessage m{DeltaKey(shard, delta_id), shard, delta_id, n};
-    auto sent = queue->Send({EncodeDeltaMessage(m), shard.ToString(), *ulids_.Next()});
-    ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+    Status sent = SendDeltaMessage(queue, shard, delta_id, n, *ulids_.Next());
+    ASSERT_TRUE(sent.ok()) << sent.ToString();
   }
 
-  static void ApplyToModel(const Op& op, Model* model) {
-    for (const auto& id : op.ids) {
-      if (op.op == codec::DeltaOp::kDelete) {
-        model->erase(id);
-        continue;
-      }
-      ModelRecord& r = (*model)[id];
-      r.embedding = EmbeddingFor(id, op.seed);
-      r.document = "doc " + id + " v" + std::to_string(op.seed);
-      r.metadata = {{"seed", op.seed}, {"id", id}};
-    }
-  }
-
-  // The version the pointer names, fetched and opened read-only; every record compared to `model`.
   void ExpectSnapshotEquals(const ShardId& shard, const Model& model, codec::Manifest* out = nullptr) {
-    PointerTable pointers(kv_.get(), &clock_);
-    auto ptr = pointers.Read(shard);
-    ASSERT_TRUE(ptr.ok()) << ptr.status().ToString();
-    ASSERT_TRUE(ptr->has_value()) << "no pointer for " << shard.ToString();
-    std::string dir = testing::MakeTempDir("snapshot-check");
-    auto manifest = FetchSnapshot(objects_.get(), (*ptr)->manifest_key, dir);
-    ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
-    EXPECT_EQ(static_cast<int64_t>(manifest->version), (*ptr)->version);
-    EXPECT_EQ(manifest->record_count, model.size());
-    ASSERT_TRUE(codec::VerifyDirectory(dir, *manifest).ok());
-    store::OpenOptions ro;
-    ro.read_only = true;
-    ro.immutable = true;
-    ro.create_if_missing = false;
-    auto st = store::Store::Open(dir, ro);
-    ASSERT_TRUE(st.ok()) << st.status().ToString();
-    store::GetRequest req;
-    req.include = store::kIncludeEmbeddings | store::kIncludeDocuments | store::kIncludeMetadatas;
-    auto got = (*st)->Get(shard.collection, req);
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    ASSERT_EQ(got->ids.size(), model.size());
-    for (size_t i = 0; i < got->ids.size(); ++i) {
-      auto it = model.find(got->ids[i]);
-      ASSERT_NE(it, model.end()) << "unexpected record " << got->ids[i];
-      EXPECT_EQ((*got->embeddings)[i], it->second.embedding) << got->ids[i];
-      EXPECT_EQ((*got->documents)[i], it->second.document) << got->ids[i];
-      EXPECT_EQ((*got->metadatas)[i], it->second.metadata) << got->ids[i];
-    }
-    if (out) *out = *manifest;
+    fixture::ExpectSnapshotEquals(objects_.get(), kv_.get(), &clock_, shard, model.Live(), out);
   }
 
-  static std::vector<QueueMessage> ReceiveAll(Queue* queue) {
-    std::vector<QueueMessage> all;
-    for (int i = 0; i < 10; ++i) {
-      auto b = queue->Receive(10, 0, 120);
-      EXPECT_TRUE(b.ok()) << b.status().ToString();
-      if (!b.ok() || b->empty()) break;
-      for (auto& m : *b) all.push_back(m);
-    }
-    return all;
-  }
+  static std::vector<QueueMessage> ReceiveAll(Queue* queue) { return fixture::ReceiveAll(queue, 10); }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> admin_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<aws::SqsClient> sqs_;
   ManualClock clock_{kT0};
   codec::UlidGenerator ulids_;
 };
-
-std::unique_ptr<MotoServer> CompactorTest::moto_;
-std::optional<aws::Credentials> CompactorTest::admin_;
 
 TEST_F(CompactorTest, CommitsDeltasReusesBaseAndSnapshotHoldsEveryRecord) {
   const ShardId shard{"basic", 0};
@@ -364,8 +225,8 @@ TEST_F(CompactorTest, RedeliveryChangesNothingInAnyOrder) {
   r = compactor.RunCycle(shard, {});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   Model late = newer_model;
-  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"x", "v"}, 4}, nullptr, older);
-  ApplyToModel({codec::DeltaOp::kUpsert, {"v"}, 4}, &late);  // only the id no newer delta wrote
+  // The model keeps x at the newer delta and takes v (the only id no newer delta wrote).
+  Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"x", "v"}, 4}, &late, older);
   r = compactor.RunCycle(shard, {});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.applied_delta_ids, std::vector<std::string>{older});
@@ -594,4 +455,4 @@ TEST_F(CompactorTest, CrashAtEveryStepThenAFreshCompactorConvergesToTheModel) {
 }
 
 }  // namespace
-}  // namespace chromapact::pipeline
+}  // namespace chromapact::pipeline::fixture

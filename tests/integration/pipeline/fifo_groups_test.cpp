@@ -38,6 +38,13 @@ TEST(MessageGroupForTest, NamesTheShardAndSpreadsDeltaIdsOverAllGroups) {
 
 class FifoGroupsTest : public PipelineMotoTest {
  protected:
+  // Options for a collection of kDim-dimensional records.
+  static CompactorOptions DimOptions(const std::string& tag) {
+    CompactorOptions o = Options(tag, 60000);
+    o.collection.dimension = kDim;
+    return o;
+  }
+
   // kDeltas producer requests of one record each into one shard; returns the model.
   static std::map<std::string, ModelRecord> ProduceMany(Seams* seams, const std::string& collection, int groups) {
     std::map<std::string, ModelRecord> live;
@@ -67,9 +74,7 @@ TEST_F(FifoGroupsTest, OneCycleDrainsMoreThanTenMessagesOfOneShard) {
   Seams seams = NewSeams(CreateFifoQueue("groups16"));
   const auto live = ProduceMany(&seams, shard.collection, kDefaultMessageGroups);
   ManualClock clock(kT0);
-  CompactorOptions o = Options("groups16", 60000);
-  o.collection.dimension = kDim;
-  Compactor compactor(seams.kv.get(), seams.objects.get(), seams.queue.get(), &clock, o);
+  Compactor compactor(seams.kv.get(), seams.objects.get(), seams.queue.get(), &clock, DimOptions("groups16"));
 
   CycleResult first = compactor.RunCycle(shard, {});
   ASSERT_TRUE(first.status.ok()) << first.status.ToString();
@@ -95,9 +100,7 @@ TEST_F(FifoGroupsTest, WithOneGroupPerShardACycleDrainsOnlyOneReceive) {
   Seams seams = NewSeams(CreateFifoQueue("groups1"));
   ProduceMany(&seams, shard.collection, 1);
   ManualClock clock(kT0);
-  CompactorOptions o = Options("groups1", 60000);
-  o.collection.dimension = kDim;
-  Compactor compactor(seams.kv.get(), seams.objects.get(), seams.queue.get(), &clock, o);
+  Compactor compactor(seams.kv.get(), seams.objects.get(), seams.queue.get(), &clock, DimOptions("groups1"));
   CycleResult r = compactor.RunCycle(shard, {});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.applied_message_ids.size(), 10u);

@@ -9,14 +9,11 @@
 #include <thread>
 
 #include "chromapact/pipeline/fault_injection.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {
 namespace {
 
-using testing::MotoServer;
-
-constexpr const char* kTable = "chromapact-leases";
 constexpr int64_t kT0 = 1764000000000;  // 2025-11-24, epoch ms
 constexpr int64_t kTtl = 1000;
 
@@ -26,50 +23,20 @@ struct Node {
   std::unique_ptr<LeaseTable> leases;
 };
 
-class LeaseTest : public ::testing::Test {
+class LeaseTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    aws::DynamoDbClient ddb(moto_->Config(*admin));
-    aws::CreateTableRequest req;
-    req.table = kTable;
-    req.partition_key = kPartitionKey;
-    auto t = ddb.CreateTable(req);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    // The compactor's rights on the table and nothing else.
-    auto c = moto_->CreateUser(
-        "compactor", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
-                     R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    creds_ = *c;
-    auto auth = moto_->EnableAuth();
-    ASSERT_TRUE(auth.ok()) << auth.ToString();
-  }
-  static void TearDownTestSuite() {
-    creds_.reset();
-    moto_.reset();
-  }
-
-  void SetUp() override { ASSERT_NE(moto_, nullptr); }
+  // The compactor's rights on the table and nothing else.
+  static void SetUpTestSuite() { StartMoto(fixture::kDynamoItemPolicy); }
 
   Node NewNode(LeaseOptions options = {kTtl}) {
     Node n;
-    n.kv = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*creds_)), kTable);
+    n.kv = CompactorKv();
     n.leases = std::make_unique<LeaseTable>(n.kv.get(), &clock_, options);
     return n;
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> creds_;
   ManualClock clock_{kT0};
 };
-
-std::unique_ptr<MotoServer> LeaseTest::moto_;
-std::optional<aws::Credentials> LeaseTest::creds_;
 
 TEST_F(LeaseTest, TwoOwnersRaceOnlyOneWinsAndFenceGrowsEveryRound) {
   const ShardId shard{"race", 0};

@@ -11,14 +11,11 @@
 #include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {
 namespace {
 
-using testing::MotoServer;
-
-constexpr const char* kTable = "chromapact-state";
 constexpr int64_t kT0 = 1764000000000;
 
 struct Node {
@@ -27,49 +24,20 @@ struct Node {
   std::unique_ptr<LeaseTable> leases;
 };
 
-class PointerTest : public ::testing::Test {
+class PointerTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    aws::DynamoDbClient ddb(moto_->Config(*admin));
-    aws::CreateTableRequest req;
-    req.table = kTable;
-    req.partition_key = kPartitionKey;
-    auto t = ddb.CreateTable(req);
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    auto c = moto_->CreateUser(
-        "compactor", R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
-                     R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})");
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    creds_ = *c;
-    auto auth = moto_->EnableAuth();
-    ASSERT_TRUE(auth.ok()) << auth.ToString();
-  }
-  static void TearDownTestSuite() {
-    creds_.reset();
-    moto_.reset();
-  }
-  void SetUp() override { ASSERT_NE(moto_, nullptr); }
-
+  // The compactor's rights on the table and nothing else.
+  static void SetUpTestSuite() { StartMoto(fixture::kDynamoItemPolicy); }
   Node NewNode() {
     Node n;
-    n.kv = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*creds_)), kTable);
+    n.kv = CompactorKv();
     n.pointers = std::make_unique<PointerTable>(n.kv.get(), &clock_);
     n.leases = std::make_unique<LeaseTable>(n.kv.get(), &clock_, LeaseOptions{1000});
     return n;
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> creds_;
   ManualClock clock_{kT0};
 };
-
-std::unique_ptr<MotoServer> PointerTest::moto_;
-std::optional<aws::Credentials> PointerTest::creds_;
 
 TEST_F(PointerTest, FirstPointerIsCreateOnly) {
   const ShardId shard{"first", 0};

@@ -12,39 +12,20 @@
 #include "chromapact/pipeline/delta_message.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {
 namespace {
 
-using testing::MotoServer;
-constexpr const char* kBucket = "cp-producer";
+using fixture::kBucket;
 
-class ProducerTest : public ::testing::Test {
+class ProducerTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = *admin;
-    aws::S3Client s3(moto_->Config(*admin_));
-    ASSERT_TRUE(s3.CreateBucket(kBucket).ok());
-  }
-  static void TearDownTestSuite() {
-    admin_.reset();
-    moto_.reset();
-  }
   void SetUp() override {
-    ASSERT_NE(moto_, nullptr);
-    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kBucket);
-    sqs_ = std::make_unique<aws::SqsClient>(moto_->Config(*admin_));
-    const std::string name = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".fifo";
-    auto url = sqs_->CreateQueue(name, {{"FifoQueue", "true"}});
-    ASSERT_TRUE(url.ok()) << url.status().ToString();
-    queue_ = NewSqsQueue(sqs_.get(), *url);
+    PipelineMotoTest::SetUp();
+    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(Config()), kBucket);
+    sqs_ = std::make_unique<aws::SqsClient>(Config());
+    queue_ = NewSqsQueue(sqs_.get(), CreateFifoQueue(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   }
 
   std::vector<QueueMessage> ReceiveAll(size_t expected) {
@@ -60,15 +41,10 @@ class ProducerTest : public ::testing::Test {
     return got;
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> admin_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<aws::SqsClient> sqs_;
   std::unique_ptr<Queue> queue_;
 };
-
-std::unique_ptr<MotoServer> ProducerTest::moto_;
-std::optional<aws::Credentials> ProducerTest::admin_;
 
 nlohmann::json Event(const std::string& op, int n, int dim) {
   nlohmann::json ids = nlohmann::json::array(), emb = nlohmann::json::array(), docs = nlohmann::json::array(),

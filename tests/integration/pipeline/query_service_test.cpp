@@ -14,16 +14,15 @@
 #include "chromapact/pipeline/pointer.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/snapshot.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 #include "support/paths.h"
 
 namespace chromapact::pipeline {
 namespace {
 
 using testing::MakeTempDir;
-using testing::MotoServer;
-constexpr const char* kBucket = "cp-query";
-constexpr const char* kTable = "cp-query-state";
+using fixture::kBucket;
+using fixture::kTable;
 constexpr int kDim = 8;
 
 struct Rec {
@@ -46,32 +45,12 @@ std::vector<Rec> MakeRecords(int n, uint32_t seed) {
   return out;
 }
 
-class QueryServiceTest : public ::testing::Test {
+class QueryServiceTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = *admin;
-    aws::S3Client s3(moto_->Config(*admin_));
-    ASSERT_TRUE(s3.CreateBucket(kBucket).ok());
-    aws::DynamoDbClient ddb(moto_->Config(*admin_));
-    aws::CreateTableRequest req;
-    req.table = kTable;
-    req.partition_key = kPartitionKey;
-    ASSERT_TRUE(ddb.CreateTable(req).ok());
-  }
-  static void TearDownTestSuite() {
-    admin_.reset();
-    moto_.reset();
-  }
   void SetUp() override {
-    ASSERT_NE(moto_, nullptr);
-    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kBucket);
-    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)), kTable);
+    PipelineMotoTest::SetUp();
+    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(Config()), kBucket);
+    kv_ = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(Config()), kTable);
     pointers_ = std::make_unique<PointerTable>(kv_.get(), &clock_);
   }
 
@@ -113,16 +92,11 @@ class QueryServiceTest : public ::testing::Test {
     ASSERT_TRUE(ptr.ok()) << ptr.status().ToString();
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> admin_;
   ManualClock clock_{1764000000000};
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<KvStore> kv_;
   std::unique_ptr<PointerTable> pointers_;
 };
-
-std::unique_ptr<MotoServer> QueryServiceTest::moto_;
-std::optional<aws::Credentials> QueryServiceTest::admin_;
 
 float L2(const std::vector<float>& a, const std::vector<float>& b) {
   float s = 0;

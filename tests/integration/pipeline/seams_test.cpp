@@ -9,48 +9,25 @@
 #include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
-#include "support/moto.h"
+#include "support/pipeline_fixture.h"
 #include "support/paths.h"
 
 namespace chromapact::pipeline {
 namespace {
 
-using testing::MotoServer;
+using fixture::kBucket;
 
-constexpr const char* kBucket = "cp-seams";
-
-class SeamsTest : public ::testing::Test {
+class SeamsTest : public fixture::PipelineMotoTest {
  protected:
-  static void SetUpTestSuite() {
-    auto m = MotoServer::Start();
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    moto_ = std::move(m).value();
-    ASSERT_TRUE(moto_->EnableAuth().ok());
-    auto admin = moto_->Admin();
-    ASSERT_TRUE(admin.ok()) << admin.status().ToString();
-    admin_ = *admin;
-    aws::S3Client s3(moto_->Config(*admin_));
-    Status st = s3.CreateBucket(kBucket);
-    ASSERT_TRUE(st.ok()) << st.ToString();
-  }
-  static void TearDownTestSuite() {
-    admin_.reset();
-    moto_.reset();
-  }
   void SetUp() override {
-    ASSERT_NE(moto_, nullptr);
-    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kBucket);
-    sqs_ = std::make_unique<aws::SqsClient>(moto_->Config(*admin_));
+    PipelineMotoTest::SetUp();
+    objects_ = NewS3ObjectStore(std::make_unique<aws::S3Client>(Config()), kBucket);
+    sqs_ = std::make_unique<aws::SqsClient>(Config());
   }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> admin_;
   std::unique_ptr<ObjectStore> objects_;
   std::unique_ptr<aws::SqsClient> sqs_;
 };
-
-std::unique_ptr<MotoServer> SeamsTest::moto_;
-std::optional<aws::Credentials> SeamsTest::admin_;
 
 TEST_F(SeamsTest, ObjectStoreConditionalPutsGetHeadListDelete) {
   auto first = objects_->Put("deltas/c/0/a.cpd", "alpha", {true, "", "application/octet-stream"});
