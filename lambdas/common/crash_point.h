@@ -5,7 +5,9 @@
 //                                  kCrashExitCode when it reaches that step ...
 //   CHROMAPACT_CRASH_FILE=<path>   ... but only while <path> exists: the crash removes it first, so
 //                                  one armed file is one crash (unlink decides, so a restarted
-//                                  process does not crash again). Unset: every time the step is reached.
+//                                  process does not crash again). A non-empty first line in the file
+//                                  names the step instead of CHROMAPACT_CRASH_AT (one process, several
+//                                  crash points in turn). Unset: every time the step is reached.
 //
 // Both unset (production): no hook at all. _exit skips destructors and atexit handlers, as a
 // SIGKILL or an out-of-memory kill would: nothing is flushed, released or given back.
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,9 +35,16 @@ inline std::function<Status(std::string_view)> CrashHookFromEnvironment() {
   if (at.empty()) return {};
   const std::string file = EnvOr("CHROMAPACT_CRASH_FILE", "");
   return [at, file](std::string_view step) -> Status {
-    if (step != at) return Status::Ok();
-    if (!file.empty() && ::unlink(file.c_str()) != 0) return Status::Ok();  // not armed
-    std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"test crash point\",\"step\":\"%s\"}\n", at.c_str());
+    std::string target = at;
+    if (!file.empty()) {
+      std::ifstream armed(file);
+      if (!armed) return Status::Ok();  // not armed
+      std::string line;
+      if (std::getline(armed, line) && !line.empty()) target = line;
+    }
+    if (step != target) return Status::Ok();
+    if (!file.empty() && ::unlink(file.c_str()) != 0) return Status::Ok();  // disarmed meanwhile
+    std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"test crash point\",\"step\":\"%s\"}\n", target.c_str());
     std::fflush(stderr);
     ::_exit(kCrashExitCode);
   };

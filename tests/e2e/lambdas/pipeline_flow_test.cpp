@@ -16,6 +16,7 @@
 
 #include "chromapact/codec/delta.h"
 #include "chromapact/codec/ulid.h"
+#include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/delta_message.h"
 #include "chromapact/pipeline/producer.h"
 #include "lambda_stack.h"
@@ -24,6 +25,7 @@ namespace chromapact::testing {
 namespace {
 
 using nlohmann::json;
+using pipeline::kCompactStepCommitted;
 using std::chrono::seconds;
 
 constexpr int kDim = 8;
@@ -479,7 +481,7 @@ TEST_F(PipelineFlowTest, CorruptDeltasReachTheDlqWhileTheirBatchMatesCommit) {
 TEST_F(PipelineFlowTest, CompactorKilledMidInvocationLosesNothing) {
   const std::string coll = "crash";
   const int64_t dlq_before = InQueue(dlq_url_);
-  { std::ofstream(crash_file_) << "armed\n"; }  // the next cycle reaching kCrashStep _exit()s
+  { std::ofstream(crash_file_) << kCrashStep << "\n"; }  // the next cycle reaching it _exit()s
   Model model;
   for (int b = 0; b < 3; ++b) {
     Model batch;
@@ -500,13 +502,28 @@ TEST_F(PipelineFlowTest, CompactorKilledMidInvocationLosesNothing) {
 
   // The compactor process died at the named step (the emulator reports Runtime.ExitError and starts
   // a fresh bootstrap); the batch returns after its visibility timeout and commits.
-  EXPECT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(20)))
+  // The dead cycle's upload is an orphan no pointer names.
+  ASSERT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(20)))
       << "the compactor never reached " << kCrashStep;
   ExpectEventually(coll, model, seconds(45));
-  const std::string log = compactor_->Log();
-  EXPECT_NE(log.find("test crash point"), std::string::npos);
+  std::string log = compactor_->Log();
+  EXPECT_NE(log.find(std::string("\"test crash point\",\"step\":\"") + kCrashStep), std::string::npos);
   EXPECT_NE(log.find("Runtime.ExitError"), std::string::npos) << Tail(log, 3000);
-  // The dead cycle's upload is an orphan no pointer names; no message went to the DLQ.
+
+  // Round 2: killed after its pointer CAS won but before it deleted the messages. The redelivered
+  // messages' deltas are in the committed version: deleted without being applied twice.
+  { std::ofstream(crash_file_) << kCompactStepCommitted << "\n"; }
+  Model again;
+  for (int i : {1, 2, 30, 31}) again["c-" + std::to_string(i)] = {Vec(450 + i), "crash v3", {{"batch", 10}}};
+  ProduceOk(WriteEvent(coll, "upsert", again), 4, &model, &again);
+  ASSERT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(20)))
+      << "the compactor never reached " << kCompactStepCommitted;
+  ExpectEventually(coll, model, seconds(45));
+  log = compactor_->Log();
+  EXPECT_NE(log.find(std::string("\"test crash point\",\"step\":\"") + kCompactStepCommitted),
+            std::string::npos);
+  // Every message was settled: none left in the delta queue, none went to the DLQ.
+  EXPECT_TRUE(WaitFor([&] { return InQueue(queue_url_) == 0; }, seconds(15))) << InQueue(queue_url_);
   EXPECT_EQ(InQueue(dlq_url_), dlq_before);
   // Vectors of the surviving records are exact: each is its own nearest neighbour.
   json q = {{"collection", coll}, {"n_results", 1}};
