@@ -133,7 +133,8 @@ class Compactor {
   Compactor(KvStore* kv, ObjectStore* objects, Queue* queue, const Clock* clock, CompactorOptions options);
 
   // Runs one cycle for `shard`. `messages` are the triggering messages (an SQS event's records of
-  // this shard's group, in queue order); bodies are delta_message.h JSON. Messages naming another
+  // this shard, from any of its message groups: shard_id.h MessageGroupFor; order does not matter);
+  // bodies are delta_message.h JSON, which alone names the shard (the group id is never read). Messages naming another
   // shard, with an unparsable body, or whose delta is missing / corrupt / of the wrong dimension /
   // of another collection or shard are failures (not deleted); the rest of the batch still commits.
   // Drained messages of other shards are given back at once (visibility 0).
