@@ -9,10 +9,15 @@
 //   {"action": "compact", "collection"?: name}: the same for that collection (default
 //     $CHROMAPACT_COLLECTION). Both answer {"cycles": [{"shard", "status", "version", "applied",
 //     "failed"}]}.
+// A cycle that finds the shard's lease held by another compactor waits it out (RunCycleWaitingForLease,
+// $CHROMAPACT_LEASE_WAIT_MS) rather than fail its messages at once.
 // Bad events get a typed error result, never a crash.
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "../common/crash_point.h"
@@ -38,6 +43,7 @@ using namespace chromapact;  // NOLINT (main file)
 struct Config {
   std::string bucket, queue_url, table, default_collection;
   int shards = 1;
+  int64_t lease_wait_ms = 30000;  // CHROMAPACT_LEASE_WAIT_MS
   pipeline::CompactorOptions compactor;
 };
 
@@ -50,6 +56,7 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
   CP_ASSIGN_OR_RETURN(c.compactor.lease.ttl_ms, lambdas::EnvInt("CHROMAPACT_LEASE_TTL_MS", 60000, 1000, 3600000));
+  CP_ASSIGN_OR_RETURN(c.lease_wait_ms, lambdas::EnvInt("CHROMAPACT_LEASE_WAIT_MS", 30000, 0, 900000));
   CP_ASSIGN_OR_RETURN(c.compactor.drain_budget_ms, lambdas::EnvInt("CHROMAPACT_DRAIN_BUDGET_MS", 2000, 0, 900000));
   CP_ASSIGN_OR_RETURN(int64_t drain_visibility, lambdas::EnvInt("CHROMAPACT_DRAIN_VISIBILITY_S", 300, 1, 43200));
   c.compactor.visibility_seconds = static_cast<int>(drain_visibility);
@@ -93,6 +100,31 @@ nlohmann::json CycleJson(const pipeline::ShardId& shard, const pipeline::CycleRe
           {"failed", r.failures.size()}};
 }
 
+// One cycle for `shard`. While another compactor holds the shard's lease (kPreconditionFailed from
+// the lease step: nothing was done, fence 0), waits and tries again — 100 ms doubling to 1 s — for
+// at most `wait_ms` and at most half of the invocation's remaining time. Failing at once instead
+// would hand the messages back to SQS, and every such receive counts towards the DLQ's
+// maxReceiveCount although nothing is wrong with them (SQS ESM runs concurrent invocations, one per
+// message group, so contention is normal). A waiting cycle logs each attempt it lost.
+pipeline::CycleResult RunCycleWaitingForLease(pipeline::Compactor& compactor, const pipeline::ShardId& shard,
+                                              const std::vector<pipeline::QueueMessage>& messages,
+                                              const runtime::Context& ctx, int64_t wait_ms) {
+  using Steady = std::chrono::steady_clock;
+  const int64_t budget_ms = std::min(wait_ms, ctx.RemainingTimeMs() / 2);
+  const Steady::time_point until = Steady::now() + std::chrono::milliseconds(std::max<int64_t>(budget_ms, 0));
+  std::chrono::milliseconds pause(100);
+  for (int attempt = 1;; ++attempt) {
+    pipeline::CycleResult r = compactor.RunCycle(shard, messages);
+    const bool lease_held = r.status.code() == StatusCode::kPreconditionFailed && r.fence == 0;
+    if (!lease_held || Steady::now() + pause > until) return r;
+    runtime::LogInfo("lease held; waiting", {{"shard", shard.ToString()},
+                                             {"attempt", attempt},
+                                             {"status", r.status.ToString()}});
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
+}
+
 void EmitMetrics(const pipeline::ShardId& shard, const pipeline::CycleResult& r) {
   runtime::MetricsLogger metrics;
   (void)metrics.SetDimension("Function", "compactor");
@@ -126,7 +158,7 @@ int main() {
   pipeline::SystemClock clock;
   pipeline::Compactor compactor(kv.get(), objects.get(), queue.get(), &clock, config->compactor);
 
-  auto compact_all = [&](const std::string& collection) -> runtime::HandlerResult {
+  auto compact_all = [&](const std::string& collection, const runtime::Context& ctx) -> runtime::HandlerResult {
     if (collection.empty()) {
       return lambdas::Fail(InvalidArgument("collection: missing (and CHROMAPACT_COLLECTION is not set)"));
     }
@@ -135,14 +167,14 @@ int main() {
     nlohmann::json cycles = nlohmann::json::array();
     for (int s = 0; s < config->shards; ++s) {
       const pipeline::ShardId shard{collection, s};
-      pipeline::CycleResult r = compactor.RunCycle(shard, {});
+      pipeline::CycleResult r = RunCycleWaitingForLease(compactor, shard, {}, ctx, config->lease_wait_ms);
       EmitMetrics(shard, r);
       cycles.push_back(CycleJson(shard, r));
     }
     return runtime::HandlerResult::Success(nlohmann::json{{"cycles", cycles}}.dump());
   };
 
-  auto handler = [&](const std::string& event, const runtime::Context&) -> runtime::HandlerResult {
+  auto handler = [&](const std::string& event, const runtime::Context& ctx) -> runtime::HandlerResult {
     auto json = lambdas::ParseEvent(event);
     if (!json.ok()) return lambdas::Fail(json.status());
     const nlohmann::json& e = *json;
@@ -166,7 +198,8 @@ int main() {
         by_shard[key].push_back(std::move(m).value());
       }
       for (const pipeline::ShardId& shard : order) {
-        pipeline::CycleResult r = compactor.RunCycle(shard, by_shard[shard.ToString()]);
+        pipeline::CycleResult r =
+            RunCycleWaitingForLease(compactor, shard, by_shard[shard.ToString()], ctx, config->lease_wait_ms);
         if (!r.status.ok()) runtime::LogWarn("cycle failed", {{"shard", shard.ToString()}, {"status", r.status.ToString()}});
         EmitMetrics(shard, r);
         for (std::string& id : r.BatchItemFailures()) failures.push_back(std::move(id));
@@ -176,7 +209,7 @@ int main() {
       return runtime::HandlerResult::Success(nlohmann::json{{"batchItemFailures", items}}.dump());
     }
     if (Str(e, "source") == "aws.events" || Str(e, "detail-type") == "Scheduled Event") {
-      return compact_all(config->default_collection);
+      return compact_all(config->default_collection, ctx);
     }
     if (auto a = e.find("action"); a != e.end()) {
       if (!a->is_string() || a->get<std::string>() != "compact") {
@@ -187,7 +220,7 @@ int main() {
         if (!c->is_string()) return lambdas::Fail(InvalidArgument("collection: expected a string"));
         coll = c->get<std::string>();
       }
-      return compact_all(coll);
+      return compact_all(coll, ctx);
     }
     return lambdas::Fail(InvalidArgument(
         "event: expected an SQS event (Records), an EventBridge scheduled event or {\"action\": \"compact\"}"));

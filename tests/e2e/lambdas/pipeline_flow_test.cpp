@@ -17,7 +17,10 @@
 #include "chromapact/codec/delta.h"
 #include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/compactor.h"
+#include "chromapact/pipeline/clock.h"
 #include "chromapact/pipeline/delta_message.h"
+#include "chromapact/pipeline/kv_store.h"
+#include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/producer.h"
 #include "lambda_stack.h"
 
@@ -364,6 +367,30 @@ TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOn
   const InvokeReply broken = InvokeRaw(port, "{\"Records\": [");
   EXPECT_EQ(broken.error_type(), "InvalidArgument") << broken.Describe();
   EXPECT_NE(broken.error_message().find("Records[0]"), std::string::npos) << broken.Describe();
+}
+
+// Another compactor holds shard 0's lease for a short while: the bootstrap waits it out
+// (CHROMAPACT_LEASE_WAIT_MS) and then runs the cycle itself, instead of failing (which, for an SQS
+// event, would hand healthy messages back and count a receive towards the DLQ).
+TEST_F(PipelineFlowTest, CompactorWaitsOutALeaseHeldByAnotherCompactor) {
+  aws::DynamoDbClient ddb(moto_->Config(*admin_));
+  auto kv = pipeline::NewDynamoKvStore(&ddb, kStackTable);
+  pipeline::SystemClock clock;
+  pipeline::LeaseTable leases(kv.get(), &clock, pipeline::LeaseOptions{1500});
+  const pipeline::ShardId held{"leasewait", 0};
+  auto other = leases.Acquire(held, "another-compactor");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+
+  const InvokeReply manual = Invoke(compactor_->invoke_port(), {{"action", "compact"}, {"collection", "leasewait"}});
+  ASSERT_TRUE(manual.ok()) << manual.Describe();
+  ASSERT_EQ(manual.json["cycles"].size(), static_cast<size_t>(kStackShards)) << manual.body;
+  EXPECT_EQ(manual.json["cycles"][0]["status"], "OK") << manual.body;
+  // The compactor took the lease after the other holder's expiry: a larger fence, released again.
+  auto state = leases.Read(held);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_TRUE(state->has_value());
+  EXPECT_GT((*state)->fence, other->fence);
+  EXPECT_EQ((*state)->owner, "");
 }
 
 TEST_F(PipelineFlowTest, CorruptDeltasReachTheDlqWhileTheirBatchMatesCommit) {
