@@ -76,6 +76,9 @@ def main():
     ap.add_argument("--python", default=os.environ.get("CHROMAPACT_PYTHON", "python3"))
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the bootstrap (repeatable)")
     ap.add_argument("--csv", help="also append rows variant,run,ms to this file")
+    ap.add_argument("--label", default="bootstrap exec -> first /next",
+                    help="the bootstrap's variant name in the output and the CSV")
+    ap.add_argument("--no-baselines", action="store_true", help="measure only the bootstrap (no python3 runs)")
     args = ap.parse_args()
     n = max(20, args.n)
     extra = dict(kv.split("=", 1) for kv in args.env)
@@ -88,8 +91,16 @@ def main():
 
     first_next_ms(args.bootstrap, extra, server)  # warm the page cache once
     results = {
-        "bootstrap exec -> first /next": [first_next_ms(args.bootstrap, extra, server) for _ in range(n)],
+        args.label: [first_next_ms(args.bootstrap, extra, server) for _ in range(n)],
     }
+    if args.no_baselines:
+        for name, xs in results.items():
+            print(summary(name, xs))
+        if args.csv:
+            with open(args.csv, "a") as f:
+                for i, x in enumerate(results[args.label]):
+                    f.write("%s,%d,%.3f\n" % (args.label, i, x))
+        return 0
     have_boto3 = subprocess.run([args.python, "-c", "import boto3"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL).returncode == 0
     results["python3 -c pass"] = [run_ms([args.python, "-c", "pass"]) for _ in range(n)]
