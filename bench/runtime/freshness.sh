@@ -9,7 +9,8 @@
 # WRITES single-record upserts (one producer batch each) per TTL, one write in flight at a time.
 # usage: bench/runtime/freshness.sh [RUNS=3] [WRITES=25] [TTLS="1000 100"]
 # env: BUILD_DIR (default build/), SQS_WAIT (20), POLL_MS (10: pause between the query polls),
-#      OUT_DIR (bench/results): runtime_freshness{,_raw}.csv; KEEP_WORK=1 keeps the logs.
+#      OUT_DIR (bench/results): runtime_freshness{,_raw,_split}.csv (_split: compactor cycle time,
+#      bytes per cycle and the fetching query's time, from the bootstraps' EMF lines); KEEP_WORK=1 keeps logs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -63,6 +64,8 @@ rm -f "$raw"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 $bench load-fiori "$fiori" --producer "$producer" --collection fiori --batch 100
 for ttl in $ttls; do $bench wait-count --query "${query[$ttl]}" --collection fiori --count 778 --timeout 300; done
+declare -A offset  # log sizes once the base is loaded: the split counts only what follows
+for f in "$work"/compactor.log "$work"/query-ttl*.log; do offset[$f]=$(stat -c %s "$f"); done
 for run in $(seq 1 "$runs"); do
   for ttl in $ttls; do
     $bench freshness --producer "$producer" --query "${query[$ttl]}" --collection fiori --fiori "$fiori" \
@@ -70,5 +73,9 @@ for run in $(seq 1 "$runs"); do
   done
 done
 $bench fresh-summary --raw "$raw" --out "$out_dir/runtime_freshness.csv"
+qlogs=()
+for ttl in $ttls; do qlogs+=(--query-log "$work/query-ttl$ttl.log@${offset[$work/query-ttl$ttl.log]}"); done
+$bench fresh-split --compactor-log "$work/compactor.log@${offset[$work/compactor.log]}" "${qlogs[@]}" \
+  --out "$out_dir/runtime_freshness_split.csv"
 echo "# compactor invocations (SQS events): $(grep -c '^REPORT' "$work/compactor.log")" >&2
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

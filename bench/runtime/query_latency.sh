@@ -45,8 +45,12 @@ queue=$($bench setup --prefix qlat)
 common=(--env CHROMAPACT_BUCKET=qlat-bucket --env CHROMAPACT_TABLE=qlat-kv --env CHROMAPACT_QUEUE_URL="$queue")
 emulator_start producer "$build/lambdas/producer/bootstrap" "$work/producer.log" --timeout 120 "${common[@]}"
 producer=$EMU_URL
-emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 900 "${common[@]}" \
-  --env CHROMAPACT_CACHE_DIR="$work/cache-compactor"
+# A cycle over tens of thousands of rows merges for minutes, and the lease is only heart-beaten between
+# steps (a merge longer than the lease TTL aborts the cycle): lease, drain visibility and invocation
+# timeout are raised so that one cycle may take up to 50 min.
+emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 3000 "${common[@]}" \
+  --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" --env CHROMAPACT_LEASE_TTL_MS=3000000 \
+  --env CHROMAPACT_DRAIN_VISIBILITY_S=3600
 compactor=$EMU_URL
 emulator_start query "$build/lambdas/query/bootstrap" "$work/query.log" --timeout 600 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-query"

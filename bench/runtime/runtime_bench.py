@@ -193,7 +193,7 @@ def queue_depth(queue_url):
 
 
 def cmd_compact(a):
-    inv = Invoker(a.compactor)
+    inv = Invoker(a.compactor, timeout=3600)
     t0 = time.time()
     cycles = applied = 0
     while True:
@@ -423,6 +423,53 @@ def cmd_fresh_summary(a):
         print(",".join(str(v) for v in o.values()))
 
 
+def emf_lines(spec, metric):
+    """EMF documents carrying `metric` in a log; spec PATH or PATH@OFFSET (only lines after OFFSET bytes)."""
+    path, _, offset = spec.rpartition("@") if "@" in spec else (spec, "", "0")
+    out = []
+    with open(path, "rb") as fb:
+        fb.seek(int(offset or 0))
+        text = fb.read().decode(errors="replace")
+    for line in text.splitlines():
+        if line.startswith("{") and ('"%s"' % metric) in line:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def cmd_fresh_split(a):
+    """Where the freshness time goes, from the bootstraps' EMF lines: per compactor cycle (one per SQS
+    event) CompactionDuration / DeltasProcessed / BytesUploaded; per query that fetched a new version
+    (SnapshotBytesFetched > 0) its QueryLatency. Logs as PATH@OFFSET skip what came before (the base load)."""
+    cycles = emf_lines(a.compactor_log, "CompactionDuration")
+    out = [{"part": "compactor_cycle_ms", "n": len(cycles),
+            "p50": "%.0f" % pct([c["CompactionDuration"] for c in cycles], 50),
+            "p90": "%.0f" % pct([c["CompactionDuration"] for c in cycles], 90)},
+           {"part": "deltas_per_cycle", "n": len(cycles), "p50": "%.0f" % pct([c["DeltasProcessed"] for c in cycles], 50),
+            "p90": "%.0f" % pct([c["DeltasProcessed"] for c in cycles], 90)},
+           {"part": "bytes_uploaded_per_cycle", "n": len(cycles),
+            "p50": "%.0f" % pct([c["BytesUploaded"] for c in cycles], 50),
+            "p90": "%.0f" % pct([c["BytesUploaded"] for c in cycles], 90)}]
+    for qlog in a.query_log:
+        fetches = [q for q in emf_lines(qlog, "QueryLatency") if q.get("SnapshotBytesFetched", 0) > 0]
+        if fetches:
+            name = os.path.basename(qlog.split("@")[0]).rsplit(".", 1)[0]
+            out.append({"part": name + "_fetching_query_ms", "n": len(fetches),
+                        "p50": "%.0f" % pct([q["QueryLatency"] for q in fetches], 50),
+                        "p90": "%.0f" % pct([q["QueryLatency"] for q in fetches], 90)})
+            out.append({"part": name + "_bytes_fetched", "n": len(fetches),
+                        "p50": "%.0f" % pct([q["SnapshotBytesFetched"] for q in fetches], 50),
+                        "p90": "%.0f" % pct([q["SnapshotBytesFetched"] for q in fetches], 90)})
+    with open(a.out, "w", newline="") as f:
+        w = csv.DictWriter(f, ["part", "n", "p50", "p90"])
+        w.writeheader()
+        w.writerows(out)
+    for o in out:
+        print(",".join(str(v) for v in o.values()))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -490,6 +537,11 @@ def main():
     p.add_argument("--raw", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_fresh_summary)
+    p = sub.add_parser("fresh-split")
+    p.add_argument("--compactor-log", required=True)
+    p.add_argument("--query-log", action="append", default=[])
+    p.add_argument("--out", required=True)
+    p.set_defaults(fn=cmd_fresh_split)
     a = ap.parse_args()
     a.fn(a)
 
