@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154  # $work and $EMULATOR come from the sourcing script
+# shellcheck shell=bash disable=SC2154,SC2034  # $work and $EMULATOR come from the sourcing script
 # Shell helpers (sourced, bash) for the runtime benches: start chromapact-emulator processes on
 # loopback and stop them by PID.
 #   emulator_start NAME BOOTSTRAP LOG [emulator flags...]   sets EMU_URL (http://127.0.0.1:PORT) and
