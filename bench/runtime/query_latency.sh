@@ -8,7 +8,8 @@
 # emulator's REPORT Duration and the handler's QueryLatency (EMF) for the cost split.
 # usage: bench/runtime/query_latency.sh [N=100000] [REPS=3] [QUERIES=300]
 # env: BUILD_DIR (default build/; needs the three bootstraps and chromapact-emulator),
-#      OUT_DIR (default bench/results): runtime_query_latency{,_raw,_build}.csv, KEEP_WORK=1 keeps logs.
+#      OUT_DIR (default bench/results): runtime_query_latency{,_raw,_build}.csv, KEEP_WORK=1 keeps logs,
+#      COMPACTOR_LEASE_TTL_MS (default 3000000; the bootstrap's own default of 60000 aborts long cycles).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -49,7 +50,8 @@ producer=$EMU_URL
 # steps (a merge longer than the lease TTL aborts the cycle): lease, drain visibility and invocation
 # timeout are raised so that one cycle may take up to 50 min.
 emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 3000 "${common[@]}" \
-  --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" --env CHROMAPACT_LEASE_TTL_MS=3000000 \
+  --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" \
+  --env CHROMAPACT_LEASE_TTL_MS="${COMPACTOR_LEASE_TTL_MS:-3000000}" \
   --env CHROMAPACT_DRAIN_VISIBILITY_S=3600
 compactor=$EMU_URL
 emulator_start query "$build/lambdas/query/bootstrap" "$work/query.log" --timeout 600 "${common[@]}" \
