@@ -296,6 +296,11 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       }
       m.state = MsgState::kApplied;
       r.applied_delta_ids.push_back(dm.delta_id);
+      // A merge of many deltas can outlast the lease: renew it between deltas (no request until a
+      // third of the TTL has passed), or stop once it is lost.
+      if (Status hb = leases.HeartbeatIfDue(&lease); !hb.ok()) {
+        return abandon(hb.WithContext("compactor: heartbeat during merge"));
+      }
       if (!dim) {
         auto again = st->GetCollection(shard.collection);
         if (again.ok()) dim = again->dimension;
@@ -343,7 +348,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     manifest.writer_id = options_.writer_id + "." + *writer_ulid;
     Status hook_status;
     auto pub = PublishSnapshot(objects_, shard, work_dir, &manifest, [&](uint64_t files_done) -> Status {
-      if (files_done != 1) return Status::Ok();
+      if (files_done != 1) return leases.HeartbeatIfDue(&lease).WithContext("compactor: heartbeat during upload");
       hook_status = step(kCompactStepMidUpload);
       return hook_status;
     });

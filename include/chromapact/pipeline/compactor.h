@@ -6,6 +6,8 @@
 //   rows both segments contain, then VACUUM when a quarter of chroma.sqlite3 is free: the log held
 //   every vector a second time) -> publish -> CAS -> delete exactly the applied messages -> release
 //
+// The lease is renewed (HeartbeatIfDue) at every step, between applied deltas and between uploaded
+// files, so a merge or upload longer than the TTL keeps it; a lost lease aborts the cycle (kAborted).
 // Correctness does not depend on the lease: the pointer CAS (pointer.h) rejects a commit on a base
 // that is no longer current, and then the cycle rebuilds on the new base (bounded) or gives its
 // messages back. A message is deleted only after a pointer naming a version that contains its

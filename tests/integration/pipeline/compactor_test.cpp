@@ -76,6 +76,54 @@ class CompactorTest : public PipelineMotoTest {
   codec::UlidGenerator ulids_;
 };
 
+// An ObjectStore whose delta reads each take `per_read_ms` of the (manual) clock: a slow merge,
+// which moto cannot be made to cause.
+class SlowDeltaReads final : public ObjectStore {
+ public:
+  SlowDeltaReads(ObjectStore* base, ManualClock* clock, int64_t per_read_ms)
+      : base_(base), clock_(clock), per_read_ms_(per_read_ms) {}
+  Result<ObjectMeta> Put(const std::string& k, const std::string& b, const PutObjectOptions& o) override {
+    return base_->Put(k, b, o);
+  }
+  Result<ObjectMeta> PutFile(const std::string& k, const std::string& p, const PutObjectOptions& o) override {
+    return base_->PutFile(k, p, o);
+  }
+  Result<std::string> Get(const std::string& k, ObjectMeta* meta) override {
+    if (k.rfind("deltas/", 0) == 0) clock_->Advance(per_read_ms_);
+    return base_->Get(k, meta);
+  }
+  Result<ObjectMeta> GetToFile(const std::string& k, const std::string& p) override { return base_->GetToFile(k, p); }
+  Result<ObjectMeta> Head(const std::string& k) override { return base_->Head(k); }
+  Result<std::vector<ObjectMeta>> List(const std::string& p) override { return base_->List(p); }
+  Result<std::vector<DeleteFailure>> Delete(const std::vector<std::string>& k) override { return base_->Delete(k); }
+
+ private:
+  ObjectStore* base_;
+  ManualClock* clock_;
+  int64_t per_read_ms_;
+};
+
+// Four deltas whose reads take half the lease TTL each: the merge lasts twice the TTL, so the cycle
+// only commits because the lease is renewed between deltas (it used to be renewed only between steps,
+// and every such cycle aborted after the merge, for ever).
+TEST_F(CompactorTest, LeaseIsRenewedDuringAMergeLongerThanItsTtl) {
+  const ShardId shard{"slowmerge", 0};
+  auto queue = NewQueue("slowmerge");
+  Model model;
+  for (int i = 0; i < 4; ++i) {
+    Produce(queue.get(), shard, {codec::DeltaOp::kUpsert, {"r" + std::to_string(i), "s"}, i + 1}, &model);
+  }
+  auto trigger = ReceiveAll(queue.get());
+  ASSERT_EQ(trigger.size(), 4u);
+  SlowDeltaReads slow(objects_.get(), &clock_, kTtl / 2);
+  Compactor compactor(kv_.get(), &slow, queue.get(), &clock_, Options("slowmerge"));
+  CycleResult r = compactor.RunCycle(shard, trigger);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.applied_message_ids.size(), 4u);
+  EXPECT_EQ(r.new_version, 1);
+  ExpectSnapshotEquals(shard, model);
+}
+
 TEST_F(CompactorTest, CommitsDeltasReusesBaseAndSnapshotHoldsEveryRecord) {
   const ShardId shard{"basic", 0};
   auto queue = NewQueue("basic");
