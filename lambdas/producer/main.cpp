@@ -22,6 +22,7 @@ using namespace chromapact;  // NOLINT (main file)
 struct Config {
   std::string bucket, queue_url, default_collection;
   int shards = 1;
+  int message_groups = pipeline::kDefaultMessageGroups;  // CHROMAPACT_MESSAGE_GROUPS
 };
 
 Result<Config> LoadConfig() {
@@ -31,6 +32,9 @@ Result<Config> LoadConfig() {
   c.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
+  CP_ASSIGN_OR_RETURN(int64_t groups,
+                      lambdas::EnvInt("CHROMAPACT_MESSAGE_GROUPS", pipeline::kDefaultMessageGroups, 1, 1024));
+  c.message_groups = static_cast<int>(groups);
   return c;
 }
 
@@ -56,6 +60,7 @@ int main() {
     if (!req.ok()) return lambdas::Fail(req.status());
     pipeline::ProducerOptions opts;
     opts.shards = config->shards;
+    opts.message_groups = config->message_groups;
     opts.producer_id = ctx.request_id;
     auto res = pipeline::Produce(objects.get(), queue.get(), *req, opts);
     if (!res.ok()) {
