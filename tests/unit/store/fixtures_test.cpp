@@ -27,7 +27,7 @@ std::vector<float> FromHex(const std::string& hex) {
   std::string bytes;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   std::vector<float> v(bytes.size() / 4);
-  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * 4);  // memcpy from/to null is UB even for 0 bytes
   return v;
 }
 
