@@ -19,41 +19,20 @@ out_dir=${OUT_DIR:-$root/bench/results}
 runs=${1:-3} writes=${2:-25} ttls=${3:-"1000 100"}
 sqs_wait=${SQS_WAIT:-20} poll_ms=${POLL_MS:-10}
 py=${CHROMAPACT_PYTHON:-python3}
-EMULATOR=$build/tools/emulator/chromapact-emulator
-for b in "$EMULATOR" "$build"/lambdas/{producer,compactor,query}/bootstrap; do
-  [[ -x $b ]] || { echo "freshness: $b missing (build the bootstraps and chromapact-emulator)" >&2; exit 1; }
-done
+# shellcheck source=bench_stack.sh
+source "$root/bench/runtime/bench_stack.sh" freshness
 fiori=$("$root/scripts/fetch-dataset")
-work=$(mktemp -d "${TMPDIR:-/tmp}/chromapact-fresh.XXXXXX")
-# shellcheck source=../../scripts/lib/moto.sh
-source "$root/scripts/lib/moto.sh"
-# shellcheck source=emulators.sh
-source "$root/bench/runtime/emulators.sh"
-cleanup() {
-  local rc=$?
-  emulators_stop
-  moto_stop
-  if ((rc == 0)) && [[ -z ${KEEP_WORK:-} ]]; then rm -rf "$work"; else echo "freshness: logs in $work" >&2; fi
-  exit $rc
-}
-trap cleanup EXIT
-moto_start "$work/moto.log"
-moto_admin bench-admin
-moto_enable_auth
-export AWS_ACCESS_KEY_ID=$MOTO_KEY_ID AWS_SECRET_ACCESS_KEY=$MOTO_SECRET AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB
 bench="$py $root/bench/runtime/runtime_bench.py"
 queue=$($bench setup --prefix fresh --visibility 120)
 common=(--env CHROMAPACT_BUCKET=fresh-bucket --env CHROMAPACT_TABLE=fresh-kv --env CHROMAPACT_QUEUE_URL="$queue")
-emulator_start producer "$build/lambdas/producer/bootstrap" "$work/producer.log" --timeout 120 "${common[@]}"
+bench_emulator producer "$build/lambdas/producer/bootstrap" --timeout 120 "${common[@]}"
 producer=$EMU_URL
-emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 300 "${common[@]}" \
+bench_emulator compactor "$build/lambdas/compactor/bootstrap" --timeout 300 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" \
   --sqs-queue-url "$queue" --sqs-batch-size 10 --sqs-wait-seconds "$sqs_wait"
 declare -A query
 for ttl in $ttls; do
-  emulator_start "query-ttl$ttl" "$build/lambdas/query/bootstrap" "$work/query-ttl$ttl.log" --timeout 300 \
+  bench_emulator "query-ttl$ttl" "$build/lambdas/query/bootstrap" --timeout 300 \
     "${common[@]}" --env CHROMAPACT_CACHE_DIR="$work/cache-query-$ttl" --env CHROMAPACT_POINTER_TTL_MS="$ttl"
   query[$ttl]=$EMU_URL
 done

@@ -9,7 +9,7 @@
 # usage: bench/runtime/query_latency.sh [N=100000] [REPS=3] [QUERIES=300]
 # env: BUILD_DIR (default build/; needs the three bootstraps and chromapact-emulator),
 #      OUT_DIR (default bench/results): runtime_query_latency{,_raw,_build}.csv, KEEP_WORK=1 keeps logs,
-#      COMPACTOR_LEASE_TTL_MS (default 3000000; the bootstrap's own default of 60000 aborts long cycles).
+#      COMPACTOR_LEASE_TTL_MS (default 60000, the bootstrap's own).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -17,44 +17,23 @@ build=${BUILD_DIR:-$root/build}
 out_dir=${OUT_DIR:-$root/bench/results}
 n=${1:-100000} reps=${2:-3} queries=${3:-300}
 py=${CHROMAPACT_PYTHON:-python3}
-EMULATOR=$build/tools/emulator/chromapact-emulator
-for b in "$EMULATOR" "$build"/lambdas/{producer,compactor,query}/bootstrap; do
-  [[ -x $b ]] || { echo "query_latency: $b missing (build the bootstraps and chromapact-emulator)" >&2; exit 1; }
-done
+# shellcheck source=bench_stack.sh
+source "$root/bench/runtime/bench_stack.sh" query_latency
 fiori=$("$root/scripts/fetch-dataset")
-work=$(mktemp -d "${TMPDIR:-/tmp}/chromapact-qlat.XXXXXX")
-# shellcheck source=../../scripts/lib/moto.sh
-source "$root/scripts/lib/moto.sh"
-# shellcheck source=emulators.sh
-source "$root/bench/runtime/emulators.sh"
-cleanup() {
-  local rc=$?
-  emulators_stop
-  moto_stop
-  if ((rc == 0)) && [[ -z ${KEEP_WORK:-} ]]; then rm -rf "$work"; else echo "query_latency: logs in $work" >&2; fi
-  exit $rc
-}
-trap cleanup EXIT
-moto_start "$work/moto.log"
-moto_admin bench-admin
-moto_enable_auth
-export AWS_ACCESS_KEY_ID=$MOTO_KEY_ID AWS_SECRET_ACCESS_KEY=$MOTO_SECRET AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 AWS_ENDPOINT_URL_SQS AWS_ENDPOINT_URL_DYNAMODB
 bench="$py $root/bench/runtime/runtime_bench.py"
 queue=$($bench setup --prefix qlat)
 common=(--env CHROMAPACT_BUCKET=qlat-bucket --env CHROMAPACT_TABLE=qlat-kv --env CHROMAPACT_QUEUE_URL="$queue")
-emulator_start producer "$build/lambdas/producer/bootstrap" "$work/producer.log" --timeout 120 "${common[@]}"
+bench_emulator producer "$build/lambdas/producer/bootstrap" --timeout 120 "${common[@]}"
 producer=$EMU_URL
-# A cycle over tens of thousands of rows merges for minutes, and the lease is only heart-beaten between
-# steps (a merge longer than the lease TTL aborts the cycle): lease, drain visibility and invocation
-# timeout are raised so that one cycle may take up to 50 min.
-emulator_start compactor "$build/lambdas/compactor/bootstrap" "$work/compactor.log" --timeout 3000 "${common[@]}" \
+# A cycle over tens of thousands of rows merges for minutes: drain visibility and invocation timeout
+# are raised so that one cycle may take up to 50 min (the lease is renewed between deltas; before
+# fb76819 only between steps, and the 100k run then needed COMPACTOR_LEASE_TTL_MS=3000000).
+bench_emulator compactor "$build/lambdas/compactor/bootstrap" --timeout 3000 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" \
-  --env CHROMAPACT_LEASE_TTL_MS="${COMPACTOR_LEASE_TTL_MS:-3000000}" \
+  --env CHROMAPACT_LEASE_TTL_MS="${COMPACTOR_LEASE_TTL_MS:-60000}" \
   --env CHROMAPACT_DRAIN_VISIBILITY_S=3600
 compactor=$EMU_URL
-emulator_start query "$build/lambdas/query/bootstrap" "$work/query.log" --timeout 600 "${common[@]}" \
+bench_emulator query "$build/lambdas/query/bootstrap" --timeout 600 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-query"
 query=$EMU_URL
 
