@@ -25,13 +25,12 @@ queue=$($bench setup --prefix qlat)
 common=(--env CHROMAPACT_BUCKET=qlat-bucket --env CHROMAPACT_TABLE=qlat-kv --env CHROMAPACT_QUEUE_URL="$queue")
 bench_emulator producer "$build/lambdas/producer/bootstrap" --timeout 120 "${common[@]}"
 producer=$EMU_URL
-# A cycle over tens of thousands of rows merges for minutes: drain visibility and invocation timeout
-# are raised so that one cycle may take up to 50 min (the lease is renewed between deltas; before
+# A cycle over tens of thousands of rows merges for minutes: the invocation timeout
+# is raised so that one cycle may take up to 50 min (the lease is renewed between deltas; before
 # fb76819 only between steps, and the 100k run then needed COMPACTOR_LEASE_TTL_MS=3000000).
 bench_emulator compactor "$build/lambdas/compactor/bootstrap" --timeout 3000 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-compactor" \
-  --env CHROMAPACT_LEASE_TTL_MS="${COMPACTOR_LEASE_TTL_MS:-60000}" \
-  --env CHROMAPACT_DRAIN_VISIBILITY_S=3600
+  --env CHROMAPACT_LEASE_TTL_MS="${COMPACTOR_LEASE_TTL_MS:-60000}"
 compactor=$EMU_URL
 bench_emulator query "$build/lambdas/query/bootstrap" --timeout 600 "${common[@]}" \
   --env CHROMAPACT_CACHE_DIR="$work/cache-query"

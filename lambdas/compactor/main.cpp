@@ -1,22 +1,20 @@
-// The compactor bootstrap (DESIGN.md §1, §4): runs pipeline::Compactor cycles.
+// The compactor bootstrap (docs/design/log.md): env -> pipeline::Compactor -> runtime loop.
 // Events:
-//   SQS event {"Records": [{"messageId", "receiptHandle", "body", "attributes": {...}}, ...]}: the
-//     records are grouped by shard (their delta_message.h body) and one cycle runs per shard, in
-//     order of first appearance; answers {"batchItemFailures": [{"itemIdentifier": messageId}]}
-//     (records whose body is not a delta message fail there; the rest still commit);
+//   SQS event {"Records": [...]}: triggers (delta_message.h) grouped by shard, one cycle per shard in
+//     order of first appearance (pipeline/compactor_event.h); answers {"batchItemFailures":
+//     [{"itemIdentifier": messageId}]} with FIFO's partial-batch rule;
 //   EventBridge scheduled event {"source": "aws.events", "detail-type": "Scheduled Event", ...}:
-//     a drain-only cycle for every shard of $CHROMAPACT_COLLECTION;
-//   {"action": "compact", "collection"?: name}: the same for that collection (default
-//     $CHROMAPACT_COLLECTION). Both answer {"cycles": [{"shard", "status", "version", "applied",
-//     "failed"}]}.
-// A cycle that finds the shard's lease held by another compactor waits it out (RunCycleWaitingForLease,
-// $CHROMAPACT_LEASE_WAIT_MS) rather than fail its messages at once.
+//     a cycle for every shard of $CHROMAPACT_COLLECTION (catches shards whose trigger was lost);
+//   {"action": "compact", "collection"?: name}: the same for that collection. Both answer
+//     {"cycles": [{"shard", "status", "version", "log_position", "applied", "skipped", "rearmed"}]}.
+// Every cycle stops applying $CHROMAPACT_COMMIT_MARGIN_MS before the invocation's deadline (at most
+// half the remaining time), commits what it has and re-arms the shard for the rest.
 // Bad events get a typed error result, never a crash.
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -28,6 +26,7 @@
 #include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/clock.h"
 #include "chromapact/pipeline/compactor.h"
+#include "chromapact/pipeline/compactor_event.h"
 #include "chromapact/pipeline/delta_message.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
@@ -43,7 +42,8 @@ using namespace chromapact;  // NOLINT (main file)
 struct Config {
   std::string bucket, queue_url, table, default_collection;
   int shards = 1;
-  int64_t lease_wait_ms = 30000;  // CHROMAPACT_LEASE_WAIT_MS
+  pipeline::LeaseWait lease_wait;  // CHROMAPACT_LEASE_WAIT_MS
+  int64_t commit_margin_ms = 30000;  // CHROMAPACT_COMMIT_MARGIN_MS
   pipeline::CompactorOptions compactor;
 };
 
@@ -56,10 +56,15 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
   CP_ASSIGN_OR_RETURN(c.compactor.lease.ttl_ms, lambdas::EnvInt("CHROMAPACT_LEASE_TTL_MS", 60000, 1000, 3600000));
-  CP_ASSIGN_OR_RETURN(c.lease_wait_ms, lambdas::EnvInt("CHROMAPACT_LEASE_WAIT_MS", 30000, 0, 900000));
-  CP_ASSIGN_OR_RETURN(c.compactor.drain_budget_ms, lambdas::EnvInt("CHROMAPACT_DRAIN_BUDGET_MS", 2000, 0, 900000));
-  CP_ASSIGN_OR_RETURN(int64_t drain_visibility, lambdas::EnvInt("CHROMAPACT_DRAIN_VISIBILITY_S", 300, 1, 43200));
-  c.compactor.visibility_seconds = static_cast<int>(drain_visibility);
+  CP_ASSIGN_OR_RETURN(c.lease_wait.wait_ms, lambdas::EnvInt("CHROMAPACT_LEASE_WAIT_MS", 30000, 0, 900000));
+  CP_ASSIGN_OR_RETURN(c.commit_margin_ms, lambdas::EnvInt("CHROMAPACT_COMMIT_MARGIN_MS", 30000, 0, 900000));
+  CP_ASSIGN_OR_RETURN(c.compactor.hole_timeout_ms,
+                      lambdas::EnvInt("CHROMAPACT_HOLE_TIMEOUT_MS", 30000, 0, 3600000));
+  CP_ASSIGN_OR_RETURN(int64_t max_deltas, lambdas::EnvInt("CHROMAPACT_MAX_DELTAS", 1000, 1, 1000000));
+  c.compactor.max_deltas = static_cast<size_t>(max_deltas);
+  CP_ASSIGN_OR_RETURN(int64_t max_records,
+                      lambdas::EnvInt("CHROMAPACT_MAX_RECORDS", 1000000, 1, int64_t{1} << 40));
+  c.compactor.max_records = static_cast<uint64_t>(max_records);
   c.compactor.step_hook = lambdas::CrashHookFromEnvironment();  // test-only; none unless CHROMAPACT_CRASH_AT
   c.compactor.work_dir = lambdas::EnvOr("CHROMAPACT_CACHE_DIR", "/tmp/chromapact") + "/compactor";
   CP_ASSIGN_OR_RETURN(std::string ulid, codec::NewUlid());
@@ -72,57 +77,24 @@ std::string Str(const nlohmann::json& j, const char* key) {
   return (it != j.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
 
-// An SQS event record as the Queue seam's message. Errors: kInvalidArgument naming the key.
-Result<pipeline::QueueMessage> ToQueueMessage(const nlohmann::json& r, size_t i) {
-  const std::string where = "Records[" + std::to_string(i) + "]";
-  if (!r.is_object()) return InvalidArgument(where + ": expected an object");
-  pipeline::QueueMessage m;
-  m.message_id = Str(r, "messageId");
-  m.receipt_handle = Str(r, "receiptHandle");
-  m.body = Str(r, "body");
-  if (m.message_id.empty()) return InvalidArgument(where + ".messageId: missing or not a string");
-  if (m.receipt_handle.empty()) return InvalidArgument(where + ".receiptHandle: missing or not a string");
-  if (auto a = r.find("attributes"); a != r.end() && a->is_object()) {
-    m.group_id = Str(*a, "MessageGroupId");
-    const std::string rc = Str(*a, "ApproximateReceiveCount");
-    const std::string ts = Str(*a, "SentTimestamp");
-    m.receive_count = rc.empty() ? 1 : std::atoi(rc.c_str());
-    m.sent_at_ms = ts.empty() ? 0 : std::atoll(ts.c_str());
-  }
-  return m;
-}
-
 nlohmann::json CycleJson(const pipeline::ShardId& shard, const pipeline::CycleResult& r) {
   return {{"shard", shard.ToString()},
           {"status", r.status.ok() ? std::string("OK") : r.status.ToString()},
           {"version", r.new_version},
-          {"applied", r.applied_message_ids.size()},
-          {"failed", r.failures.size()}};
+          {"log_position", r.log_position},
+          {"applied", r.applied},
+          {"skipped", r.skipped.size()},
+          {"rearmed", r.rearmed}};
 }
 
-// One cycle for `shard`. While another compactor holds the shard's lease (kPreconditionFailed from
-// the lease step: nothing was done, fence 0), waits and tries again — 100 ms doubling to 1 s — for
-// at most `wait_ms` and at most half of the invocation's remaining time. Failing at once instead
-// would hand the messages back to SQS, and every such receive counts towards the DLQ's
-// maxReceiveCount although nothing is wrong with them (SQS ESM runs concurrent invocations, one per
-// message group, so contention is normal). A waiting cycle logs each attempt it lost.
-pipeline::CycleResult RunCycleWaitingForLease(pipeline::Compactor& compactor, const pipeline::ShardId& shard,
-                                              const std::vector<pipeline::QueueMessage>& messages,
-                                              const runtime::Context& ctx, int64_t wait_ms) {
-  using Steady = std::chrono::steady_clock;
-  const int64_t budget_ms = std::min(wait_ms, ctx.RemainingTimeMs() / 2);
-  const Steady::time_point until = Steady::now() + std::chrono::milliseconds(std::max<int64_t>(budget_ms, 0));
-  std::chrono::milliseconds pause(100);
-  for (int attempt = 1;; ++attempt) {
-    pipeline::CycleResult r = compactor.RunCycle(shard, messages);
-    const bool lease_held = r.status.code() == StatusCode::kPreconditionFailed && r.fence == 0;
-    if (!lease_held || Steady::now() + pause > until) return r;
-    runtime::LogInfo("lease held; waiting", {{"shard", shard.ToString()},
-                                             {"attempt", attempt},
-                                             {"status", r.status.ToString()}});
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
-  }
+// Steady-clock ms by which a cycle stops applying: the invocation's deadline less the commit margin
+// (at most half the remaining time).
+int64_t ApplyDeadline(const runtime::Context& ctx, int64_t margin_ms) {
+  const int64_t remaining = ctx.RemainingTimeMs();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  return now + std::max<int64_t>(remaining - std::min(margin_ms, remaining / 2), 1);
 }
 
 void EmitMetrics(const pipeline::ShardId& shard, const pipeline::CycleResult& r) {
@@ -130,12 +102,18 @@ void EmitMetrics(const pipeline::ShardId& shard, const pipeline::CycleResult& r)
   (void)metrics.SetDimension("Function", "compactor");
   (void)metrics.SetDimension("Collection", shard.collection);
   (void)metrics.Put(runtime::kCompactionDuration, static_cast<double>(r.phases.total_ms));
-  (void)metrics.Put(runtime::kDeltasProcessed, static_cast<double>(r.applied_delta_ids.size()));
+  (void)metrics.Put(runtime::kDeltasProcessed, static_cast<double>(r.applied));
+  (void)metrics.Put("DeltasSkipped", static_cast<double>(r.skipped.size()), runtime::MetricUnit::kCount);
   (void)metrics.Put(runtime::kBytesUploaded, static_cast<double>(r.bytes_uploaded));
   (void)metrics.Put(runtime::kLockAcquisitionFailed,
                     r.status.code() == StatusCode::kPreconditionFailed && r.fence == 0 ? 1.0 : 0.0);
   (void)metrics.SetProperty("shard", shard.shard);
   (void)metrics.SetProperty("version", r.new_version);
+  (void)metrics.SetProperty("log_position", r.log_position);
+  for (const auto& sk : r.skipped) {
+    runtime::LogError("log entry skipped", {{"shard", shard.ToString()}, {"log_position", sk.log_position},
+                                            {"reason", sk.reason}});
+  }
   metrics.Flush();
 }
 
@@ -158,6 +136,11 @@ int main() {
   pipeline::SystemClock clock;
   pipeline::Compactor compactor(kv.get(), objects.get(), queue.get(), &clock, config->compactor);
 
+  auto on_wait = [](const pipeline::ShardId& shard) {
+    return [shard](int attempt, const Status& st) {
+      runtime::LogInfo("lease held; waiting", {{"shard", shard.ToString()}, {"attempt", attempt}, {"status", st.ToString()}});
+    };
+  };
   auto compact_all = [&](const std::string& collection, const runtime::Context& ctx) -> runtime::HandlerResult {
     if (collection.empty()) {
       return lambdas::Fail(InvalidArgument("collection: missing (and CHROMAPACT_COLLECTION is not set)"));
@@ -167,7 +150,8 @@ int main() {
     nlohmann::json cycles = nlohmann::json::array();
     for (int s = 0; s < config->shards; ++s) {
       const pipeline::ShardId shard{collection, s};
-      pipeline::CycleResult r = RunCycleWaitingForLease(compactor, shard, {}, ctx, config->lease_wait_ms);
+      pipeline::CycleResult r = pipeline::RunCycleWaitingForLease(
+          &compactor, shard, {}, ApplyDeadline(ctx, config->commit_margin_ms), config->lease_wait, on_wait(shard));
       EmitMetrics(shard, r);
       cycles.push_back(CycleJson(shard, r));
     }
@@ -180,32 +164,26 @@ int main() {
     const nlohmann::json& e = *json;
     if (!e.is_object()) return lambdas::Fail(InvalidArgument("event: expected a JSON object"));
     if (auto recs = e.find("Records"); recs != e.end()) {
-      if (!recs->is_array()) return lambdas::Fail(InvalidArgument("Records: expected a list"));
-      std::vector<std::string> failures;
-      std::vector<pipeline::ShardId> order;
-      std::map<std::string, std::vector<pipeline::QueueMessage>> by_shard;
-      for (size_t i = 0; i < recs->size(); ++i) {
-        auto m = ToQueueMessage((*recs)[i], i);
-        if (!m.ok()) return lambdas::Fail(m.status());
-        auto dm = pipeline::ParseDeltaMessage(m->body);
-        if (!dm.ok()) {
-          runtime::LogWarn("not a delta message", {{"messageId", m->message_id}, {"status", dm.status().ToString()}});
-          failures.push_back(m->message_id);
-          continue;
-        }
-        const std::string key = dm->shard.ToString();
-        if (by_shard.count(key) == 0) order.push_back(dm->shard);
-        by_shard[key].push_back(std::move(m).value());
+      auto batch = pipeline::ParseSqsRecords(*recs);
+      if (!batch.ok()) return lambdas::Fail(batch.status());
+      std::vector<pipeline::MessageFailure> bad;
+      std::set<std::string> failed;
+      for (const pipeline::ShardBatch& sb : pipeline::GroupByShard(*batch, &bad)) {
+        pipeline::CycleResult r = pipeline::RunCycleWaitingForLease(
+            &compactor, sb.shard, sb.messages, ApplyDeadline(ctx, config->commit_margin_ms), config->lease_wait,
+            on_wait(sb.shard));
+        if (!r.status.ok()) runtime::LogWarn("cycle failed", {{"shard", sb.shard.ToString()}, {"status", r.status.ToString()}});
+        EmitMetrics(sb.shard, r);
+        for (std::string& id : r.BatchItemFailures()) failed.insert(std::move(id));
       }
-      for (const pipeline::ShardId& shard : order) {
-        pipeline::CycleResult r =
-            RunCycleWaitingForLease(compactor, shard, by_shard[shard.ToString()], ctx, config->lease_wait_ms);
-        if (!r.status.ok()) runtime::LogWarn("cycle failed", {{"shard", shard.ToString()}, {"status", r.status.ToString()}});
-        EmitMetrics(shard, r);
-        for (std::string& id : r.BatchItemFailures()) failures.push_back(std::move(id));
+      for (const auto& f : bad) {
+        runtime::LogWarn("not a trigger message", {{"messageId", f.message_id}, {"status", f.status.ToString()}});
+        failed.insert(f.message_id);
       }
       nlohmann::json items = nlohmann::json::array();
-      for (const std::string& id : failures) items.push_back({{"itemIdentifier", id}});
+      for (const std::string& id : pipeline::FifoBatchItemFailures(*batch, failed)) {
+        items.push_back({{"itemIdentifier", id}});
+      }
       return runtime::HandlerResult::Success(nlohmann::json{{"batchItemFailures", items}}.dump());
     }
     if (Str(e, "source") == "aws.events" || Str(e, "detail-type") == "Scheduled Event") {

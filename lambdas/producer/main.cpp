@@ -1,13 +1,17 @@
-// The producer bootstrap (DESIGN.md §1, §4): a Chroma-shaped write batch -> one delta per shard
-// touched under s3://$CHROMAPACT_BUCKET/deltas/ + one message each on $CHROMAPACT_QUEUE_URL
-// (pipeline/producer.h). Answers {"delta_keys": [...], "count": n}; a bad event gets a typed error
-// ("InvalidArgument", naming the field and record index), never a crash.
+// The producer bootstrap (docs/design/log.md): a Chroma-shaped write batch -> one delta per shard
+// touched, appended to the shard's log under s3://$CHROMAPACT_BUCKET/deltas/ with a sequence number
+// from $CHROMAPACT_TABLE, + one trigger each on $CHROMAPACT_QUEUE_URL (pipeline/producer.h).
+// Answers {"count": n, "delta_keys": [...], "log_positions": [{"shard", "log_position"}]}; a bad
+// event gets a typed error ("InvalidArgument", naming the field and record index), never a crash.
 #include <chrono>
 #include <memory>
 
 #include "../common/env.h"
+#include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/s3.h"
 #include "chromapact/aws/sqs.h"
+#include "chromapact/pipeline/dimension_registry.h"
+#include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/queue.h"
@@ -20,21 +24,18 @@ namespace {
 using namespace chromapact;  // NOLINT (main file)
 
 struct Config {
-  std::string bucket, queue_url, default_collection;
+  std::string bucket, queue_url, table, default_collection;
   int shards = 1;
-  int message_groups = pipeline::kDefaultMessageGroups;  // CHROMAPACT_MESSAGE_GROUPS
 };
 
 Result<Config> LoadConfig() {
   Config c;
   CP_ASSIGN_OR_RETURN(c.bucket, lambdas::EnvRequired("CHROMAPACT_BUCKET"));
   CP_ASSIGN_OR_RETURN(c.queue_url, lambdas::EnvRequired("CHROMAPACT_QUEUE_URL"));
+  CP_ASSIGN_OR_RETURN(c.table, lambdas::EnvRequired("CHROMAPACT_TABLE"));
   c.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
-  CP_ASSIGN_OR_RETURN(int64_t groups,
-                      lambdas::EnvInt("CHROMAPACT_MESSAGE_GROUPS", pipeline::kDefaultMessageGroups, 1, 1024));
-  c.message_groups = static_cast<int>(groups);
   return c;
 }
 
@@ -45,12 +46,16 @@ int main() {
   auto config = LoadConfig();
   auto s3 = config.ok() ? aws::S3Client::FromEnvironment() : Result<std::unique_ptr<aws::S3Client>>(config.status());
   auto sqs = s3.ok() ? aws::SqsClient::FromEnvironment() : Result<std::unique_ptr<aws::SqsClient>>(s3.status());
-  if (!sqs.ok()) {
-    (void)runtime::ReportInitError({"InitError", "producer configuration: " + sqs.status().ToString(), {}});
+  auto ddb = sqs.ok() ? aws::DynamoDbClient::FromEnvironment()
+                      : Result<std::unique_ptr<aws::DynamoDbClient>>(sqs.status());
+  if (!ddb.ok()) {
+    (void)runtime::ReportInitError({"InitError", "producer configuration: " + ddb.status().ToString(), {}});
     return 1;
   }
   auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
   auto queue = pipeline::NewSqsQueue(std::move(sqs).value(), config->queue_url);
+  auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
+  pipeline::DimensionRegistry dimensions(kv.get());
 
   auto handler = [&](const std::string& event, const runtime::Context& ctx) -> runtime::HandlerResult {
     const auto start = std::chrono::steady_clock::now();
@@ -60,9 +65,8 @@ int main() {
     if (!req.ok()) return lambdas::Fail(req.status());
     pipeline::ProducerOptions opts;
     opts.shards = config->shards;
-    opts.message_groups = config->message_groups;
     opts.producer_id = ctx.request_id;
-    auto res = pipeline::Produce(objects.get(), queue.get(), *req, opts);
+    auto res = pipeline::Produce(kv.get(), objects.get(), queue.get(), &dimensions, *req, opts);
     if (!res.ok()) {
       runtime::LogWarn("produce failed", {{"collection", req->collection}, {"status", res.status().ToString()}});
       return lambdas::Fail(res.status());

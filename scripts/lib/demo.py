@@ -275,7 +275,7 @@ def cmd_snapshot(folder, want):
              f"expected {want} x {DIM}")
     print(f"demo:   version {manifest['version']} of {manifest['collection']}#{manifest['shard']}: "
           f"{len(manifest['files'])} files, {total / 1e6:.1f} MB, SHA-256 verified, "
-          f"{manifest['record_count']} records, {len(manifest['applied_delta_ids'])} deltas applied")
+          f"{manifest['record_count']} records, log position {manifest['log_position']}")
 
 
 def chroma(port, method, path, body=None):

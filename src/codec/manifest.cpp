@@ -89,11 +89,15 @@ Status ValidateManifest(const Manifest& m) {
                              "] or duplicate (" + m.files[i].path + ")");
     }
   }
-  for (size_t i = 0; i < m.applied_delta_ids.size(); ++i) {
-    const std::string field = "applied_delta_ids[" + std::to_string(i) + "]";
-    CP_RETURN_IF_ERROR(ValidateUlid(m.applied_delta_ids[i], field));
-    if (i > 0 && !(m.applied_delta_ids[i - 1] < m.applied_delta_ids[i])) {
-      return InvalidArgument(field + ": not sorted or duplicate");
+  for (size_t i = 0; i < m.skipped.size(); ++i) {
+    const std::string field = "skipped[" + std::to_string(i) + "]";
+    const SkippedEntry& e = m.skipped[i];
+    if (e.log_position == 0 || e.log_position > m.log_position) {
+      return InvalidArgument(field + ".log_position: " + std::to_string(e.log_position) + " not in 1.." +
+                             std::to_string(m.log_position));
+    }
+    if (i > 0 && !(m.skipped[i - 1].log_position < e.log_position)) {
+      return InvalidArgument(field + ".log_position: not sorted or duplicate");
     }
   }
   if (m.writer_id.empty()) return InvalidArgument("writer_id: must not be empty");
@@ -119,7 +123,14 @@ Result<std::string> EncodeManifest(const Manifest& m) {
   }
   j["record_count"] = m.record_count;
   j["dimension"] = m.dimension;
-  j["applied_delta_ids"] = m.applied_delta_ids;
+  j["log_position"] = m.log_position;
+  j["skipped"] = nlohmann::ordered_json::array();
+  for (const auto& e : m.skipped) {
+    nlohmann::ordered_json o;
+    o["log_position"] = e.log_position;
+    o["reason"] = e.reason;
+    j["skipped"].push_back(std::move(o));
+  }
   j["created_at_ms"] = m.created_at_ms;
   j["writer_id"] = m.writer_id;
   try {
@@ -161,14 +172,17 @@ Result<Manifest> DecodeManifest(std::string_view json_text) {
   }
   CP_RETURN_IF_ERROR(Get(j, "record_count", &m.record_count));
   CP_RETURN_IF_ERROR(Get(j, "dimension", &m.dimension));
-  auto applied = j.find("applied_delta_ids");
-  if (applied == j.end() || !applied->is_array()) {
-    return Corruption("manifest: \"applied_delta_ids\" missing or not a list");
-  }
-  for (size_t i = 0; i < applied->size(); ++i) {
-    if (!(*applied)[i].is_string())
-      return Corruption("manifest: applied_delta_ids[" + std::to_string(i) + "] is not a string");
-    m.applied_delta_ids.push_back((*applied)[i].get<std::string>());
+  CP_RETURN_IF_ERROR(Get(j, "log_position", &m.log_position));
+  auto skipped = j.find("skipped");
+  if (skipped == j.end() || !skipped->is_array()) return Corruption("manifest: \"skipped\" missing or not a list");
+  for (size_t i = 0; i < skipped->size(); ++i) {
+    const auto& e = (*skipped)[i];
+    if (!e.is_object()) return Corruption("manifest: skipped[" + std::to_string(i) + "] is not an object");
+    SkippedEntry s;
+    Status st = Get(e, "log_position", &s.log_position);
+    if (st.ok()) st = Get(e, "reason", &s.reason);
+    if (!st.ok()) return st.WithContext("skipped[" + std::to_string(i) + "]");
+    m.skipped.push_back(std::move(s));
   }
   CP_RETURN_IF_ERROR(Get(j, "created_at_ms", &m.created_at_ms));
   CP_RETURN_IF_ERROR(Get(j, "writer_id", &m.writer_id));
@@ -246,28 +260,10 @@ ManifestDiff DiffManifests(const Manifest& from, const Manifest& to) {
   return d;
 }
 
-bool HasAppliedDelta(const Manifest& manifest, std::string_view delta_id) {
-  return std::binary_search(manifest.applied_delta_ids.begin(), manifest.applied_delta_ids.end(), delta_id,
-                            [](std::string_view a, std::string_view b) { return a < b; });
-}
-
-void AddAppliedDeltaIds(Manifest* manifest, const std::vector<std::string>& delta_ids) {
-  auto& ids = manifest->applied_delta_ids;
-  ids.insert(ids.end(), delta_ids.begin(), delta_ids.end());
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-}
-
-size_t PruneAppliedDeltaIds(Manifest* manifest, uint64_t cutoff_ms) {
-  auto& ids = manifest->applied_delta_ids;
-  size_t before = ids.size();
-  ids.erase(std::remove_if(ids.begin(), ids.end(),
-                           [&](const std::string& id) {
-                             auto t = UlidTimeMs(id);
-                             return t.ok() && *t < cutoff_ms;
-                           }),
-            ids.end());
-  return before - ids.size();
+const SkippedEntry* FindSkipped(const Manifest& manifest, uint64_t log_position) {
+  auto it = std::lower_bound(manifest.skipped.begin(), manifest.skipped.end(), log_position,
+                             [](const SkippedEntry& e, uint64_t p) { return e.log_position < p; });
+  return (it != manifest.skipped.end() && it->log_position == log_position) ? &*it : nullptr;
 }
 
 }  // namespace chromapact::codec

@@ -6,11 +6,13 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "chromapact/codec/manifest.h"
 #include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/delta_message.h"
+#include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/pointer.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "pipeline/compactor_apply.h"
@@ -26,21 +28,11 @@ int64_t SteadyMs() {
       .count();
 }
 
-enum class MsgState {
-  kPending,    // to apply in this attempt
-  kApplied,    // applied into the version being built
-  kContained,  // already in the base version (redelivery)
-  kDuplicate,  // same delta id as an earlier message of this cycle
-  kFailed,     // not applicable: not deleted, reported
-  kGiveBack,   // not ours / over budget: visibility 0
-};
-
-struct Msg {
+struct Trigger {
   QueueMessage q;
-  bool triggering = false;
   std::optional<DeltaMessage> parsed;
-  MsgState state = MsgState::kPending;
-  bool settled = false;  // deleted or given back
+  bool failed = false;
+  bool settled = false;  // deleted
 };
 
 Result<std::string> ReadText(const std::string& path) {
@@ -60,13 +52,41 @@ Status ResetDir(const std::string& dir) {
   return Status::Ok();
 }
 
+// Deletes the receipts of `which`; marks the ones deleted as settled and returns their ids.
+std::vector<std::string> DeleteTriggers(Queue* queue, const std::vector<Trigger*>& which) {
+  std::vector<std::string> receipts, deleted;
+  for (const Trigger* t : which) receipts.push_back(t->q.receipt_handle);
+  if (receipts.empty()) return deleted;
+  auto del = queue->DeleteBatch(receipts);
+  if (!del.ok()) return deleted;  // not deleted: the event source deletes what is not a failure
+  for (Trigger* t : which) {
+    bool failed = std::any_of(del->begin(), del->end(),
+                              [&](const ReceiptFailure& f) { return f.receipt_handle == t->q.receipt_handle; });
+    if (!failed) {
+      t->settled = true;
+      deleted.push_back(t->q.message_id);
+    }
+  }
+  return deleted;
+}
+
+// Sends a new trigger for `shard` naming position `seen`; `tag` makes its dedup id unique.
+Status SendRearm(Queue* queue, const ShardId& shard, uint64_t seen, const std::string& tag) {
+  DeltaMessage m{shard, seen, seen > 0 ? LogKey(shard, seen) : std::string()};
+  QueueSend send;
+  send.body = EncodeDeltaMessage(m);
+  send.group_id = MessageGroupFor(shard);
+  send.dedup_id = SqsId(shard.ToString() + "#" + std::to_string(seen) + "#rearm#" + tag);
+  return queue->Send(send).status().WithContext("compactor: re-arm " + shard.ToString());
+}
+
+enum class HoleOutcome { kFilled, kVoided, kWaitOver };
+
 }  // namespace
 
 std::vector<std::string> CycleResult::BatchItemFailures() const {
   std::vector<std::string> ids;
-  for (const auto& f : failures) {
-    if (f.triggering) ids.push_back(f.message_id);
-  }
+  for (const auto& f : failures) ids.push_back(f.message_id);
   return ids;
 }
 
@@ -74,41 +94,62 @@ Compactor::Compactor(KvStore* kv, ObjectStore* objects, Queue* queue, const Cloc
                      CompactorOptions options)
     : kv_(kv), objects_(objects), queue_(queue), clock_(clock), options_(std::move(options)) {}
 
-CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMessage>& messages) {
+std::vector<MessageFailure> Compactor::HandOff(const ShardId& shard, const std::vector<QueueMessage>& messages,
+                                               const Status& why) {
+  std::vector<MessageFailure> failures;
+  if (messages.empty()) return failures;
+  uint64_t seen = 0;
+  std::vector<Trigger> trigs;
+  for (const auto& m : messages) {
+    trigs.push_back({m, std::nullopt, false, false});
+    auto p = ParseDeltaMessage(m.body);
+    if (p.ok()) seen = std::max(seen, p->log_position);
+  }
+  auto tag = codec::NewUlid();
+  Status sent = tag.ok() ? SendRearm(queue_, shard, seen, "handoff-" + *tag) : tag.status();
+  if (!sent.ok()) {
+    for (const auto& m : messages) failures.push_back({m.message_id, why});
+    return failures;
+  }
+  std::vector<Trigger*> all;
+  for (auto& t : trigs) all.push_back(&t);
+  DeleteTriggers(queue_, all);
+  return failures;  // not deleted ones are deleted by the event source (they are no failures)
+}
+
+CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMessage>& messages,
+                                int64_t deadline_steady_ms) {
   CycleResult r;
   const int64_t t_start = SteadyMs();
-  std::vector<Msg> msgs;
-  for (const auto& m : messages) msgs.push_back({m, true, std::nullopt, MsgState::kPending, false});
+  std::vector<Trigger> trigs;
+  trigs.reserve(messages.size());
+  for (const auto& m : messages) {
+    Trigger t{m, std::nullopt, false, false};
+    auto parsed = ParseDeltaMessage(m.body);
+    if (!parsed.ok()) {
+      t.failed = true;
+      r.failures.push_back({m.message_id, parsed.status()});
+    } else if (!(parsed->shard == shard)) {
+      t.failed = true;
+      r.failures.push_back({m.message_id, InvalidArgument("compactor: message names shard " +
+                                                          parsed->shard.ToString() + ", cycle is " +
+                                                          shard.ToString())});
+    } else {
+      t.parsed = std::move(parsed).value();
+    }
+    trigs.push_back(std::move(t));
+  }
 
-  auto fail_msg = [&](Msg& m, Status st) {
-    m.state = MsgState::kFailed;
-    r.failures.push_back({m.q.message_id, std::move(st), m.triggering});
-  };
-  // Ends the cycle: whatever was neither deleted nor given back stays in flight.
+  // Ends the cycle. Not OK: every triggering message neither deleted nor failed comes back.
   auto finish = [&](Status st) -> CycleResult {
     r.status = std::move(st);
-    for (auto& m : msgs) {
-      if (m.settled) continue;
-      r.in_flight_receipts.push_back(m.q.receipt_handle);
-      if (!r.status.ok() && m.triggering && m.state != MsgState::kFailed) {
-        r.failures.push_back({m.q.message_id, r.status, true});
+    if (!r.status.ok()) {
+      for (auto& t : trigs) {
+        if (!t.settled && !t.failed) r.failures.push_back({t.q.message_id, r.status});
       }
     }
     r.phases.total_ms = SteadyMs() - t_start;
     return std::move(r);
-  };
-  auto give_back = [&](std::vector<Msg*> which) {
-    std::vector<std::string> receipts;
-    for (Msg* m : which) receipts.push_back(m->q.receipt_handle);
-    if (receipts.empty()) return;
-    auto res = queue_->ChangeVisibility(receipts, 0);
-    if (!res.ok()) return;  // they come back after their visibility timeout anyway
-    for (Msg* m : which) {
-      bool failed = std::any_of(res->begin(), res->end(), [&](const ReceiptFailure& f) {
-        return f.receipt_handle == m->q.receipt_handle;
-      });
-      if (!failed) m->settled = true;
-    }
   };
 
   Status valid = ValidateShardId(shard);
@@ -124,54 +165,28 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   if (!lease_or.ok()) return finish(lease_or.status().WithContext("compactor: lease"));
   Lease lease = *lease_or;
   r.fence = lease.fence;
+  // Renews the lease once a third of its TTL has passed, also after it expired locally (the
+  // conditional heartbeat still wins when nobody took it over: a long step does not lose it).
+  auto renew = [&](const std::string& after) -> Status {
+    if (lease.expires_at_ms - clock_->NowMs() > options_.lease.ttl_ms * 2 / 3) return Status::Ok();
+    auto hb = leases.Heartbeat(lease);
+    if (!hb.ok()) return hb.status().WithContext("compactor: heartbeat after " + after);
+    lease = *hb;
+    return Status::Ok();
+  };
   // A hook failure is a crash: stop right there, no clean-up.
   auto step = [&](const char* name) -> Status {
     if (options_.step_hook) CP_RETURN_IF_ERROR(options_.step_hook(name));
-    return leases.HeartbeatIfDue(&lease).WithContext(std::string("compactor: heartbeat after ") + name);
+    return renew(name);
   };
-  // Other failures release the lease (best effort) and leave the messages in flight.
+  // Other failures release the lease (best effort); the triggering messages come back.
   auto abandon = [&](Status st) -> CycleResult {
     (void)leases.Release(lease);
     return finish(std::move(st));
   };
-
-  // ---- drain
-  t = SteadyMs();
-  const int64_t drain_deadline = t + options_.drain_budget_ms;
-  while (static_cast<int>(msgs.size()) < options_.max_messages && SteadyMs() < drain_deadline) {
-    int n = std::min(10, options_.max_messages - static_cast<int>(msgs.size()));
-    auto batch = queue_->Receive(n, 0, options_.visibility_seconds);
-    if (!batch.ok() || batch->empty()) break;  // a failed drain only ends the drain early
-    for (auto& m : *batch) msgs.push_back({std::move(m), false, std::nullopt, MsgState::kPending, false});
-  }
-  {
-    std::vector<Msg*> not_ours;
-    std::map<std::string, size_t> first_of;  // delta id -> index of its first message
-    for (size_t i = 0; i < msgs.size(); ++i) {
-      Msg& m = msgs[i];
-      auto parsed = ParseDeltaMessage(m.q.body);
-      if (!parsed.ok()) {
-        fail_msg(m, parsed.status());
-        continue;
-      }
-      if (!(parsed->shard == shard)) {
-        if (m.triggering) {
-          fail_msg(m, InvalidArgument("compactor: message names shard " + parsed->shard.ToString() +
-                                      ", cycle is " + shard.ToString()));
-        } else {
-          m.state = MsgState::kGiveBack;
-          not_ours.push_back(&m);
-        }
-        continue;
-      }
-      m.parsed = std::move(parsed).value();
-      auto [it, fresh] = first_of.emplace(m.parsed->delta_id, i);
-      if (!fresh) m.state = MsgState::kDuplicate;
-    }
-    give_back(not_ours);
-  }
-  r.phases.drain_ms = SteadyMs() - t;
-  if (Status st = step(kCompactStepDrained); !st.ok()) return finish(st);
+  auto past_deadline = [&](int64_t extra_ms) {
+    return deadline_steady_ms > 0 && SteadyMs() + extra_ms >= deadline_steady_ms;
+  };
 
   // ---- pointer
   t = SteadyMs();
@@ -184,14 +199,47 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   const std::string root = options_.work_dir + "/" + shard.ToString();
   const std::string base_dir = root + "/base";
   const std::string work_dir = root + "/work";
-  std::map<std::string, std::string> fetched;  // delta key -> bytes (kept across attempts)
+  std::map<uint64_t, std::string> fetched;     // seq -> entry bytes (kept across attempts)
+  std::map<uint64_t, std::string> known_bad;   // seq -> why it can never apply (kept across attempts)
+  std::optional<codec::Manifest> current;      // the version current after the cycle
+  bool remains = false;                        // entries past the committed position are left
+  uint64_t seen = 0;                           // highest sequence number listed
+
+  // Waits for the entry at `seq` (a hole before the present entry `next`) or voids it.
+  auto close_hole = [&](uint64_t seq, const LogEntry& next) -> Result<HoleOutcome> {
+    const std::string key = LogKey(shard, seq);
+    const int64_t wait_start = SteadyMs();
+    std::chrono::milliseconds pause(100);
+    for (;;) {
+      if (clock_->NowMs() - next.last_modified_ms >= options_.hole_timeout_ms) {
+        PutObjectOptions create_only;
+        create_only.if_none_match_any = true;
+        auto put = objects_->Put(key, EncodeVoidMarker(seq, "hole: no delta " + std::to_string(options_.hole_timeout_ms) +
+                                                                " ms after entry " + std::to_string(next.seq),
+                                                       options_.writer_id, clock_->NowMs()),
+                                 create_only);
+        if (put.ok()) return HoleOutcome::kVoided;
+        if (put.status().code() == StatusCode::kPreconditionFailed) return HoleOutcome::kFilled;
+        return put.status().WithContext("compactor: void marker " + key);
+      }
+      auto head = objects_->Head(key);
+      if (head.ok()) return HoleOutcome::kFilled;
+      if (head.status().code() != StatusCode::kNotFound) return head.status().WithContext("compactor: hole " + key);
+      const int64_t waited = SteadyMs() - wait_start;
+      if (past_deadline(pause.count()) || (deadline_steady_ms == 0 && waited >= options_.hole_timeout_ms)) {
+        return HoleOutcome::kWaitOver;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+      CP_RETURN_IF_ERROR(renew("hole wait"));
+    }
+  };
 
   for (int attempt = 1; attempt <= std::max(1, options_.max_commit_attempts); ++attempt) {
     r.commit_attempts = attempt;
-    for (auto& m : msgs) {
-      if (m.state == MsgState::kApplied || m.state == MsgState::kContained) m.state = MsgState::kPending;
-    }
-    r.applied_delta_ids.clear();
+    r.applied = r.records = 0;
+    r.skipped.clear();
+    remains = false;
 
     // ---- base version
     t = SteadyMs();
@@ -216,6 +264,10 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
         base = std::move(m).value();
         cached_manifest_key_[key] = ptr->manifest_key;
       }
+      if (base->collection != shard.collection || base->shard != static_cast<uint32_t>(shard.shard)) {
+        return abandon(Corruption("compactor: pointer " + PointerKey(shard) + " names a version of " +
+                                  base->collection + "#" + std::to_string(base->shard)));
+      }
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
       std::error_code cec;
       fs::copy(base_dir, work_dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing, cec);
@@ -225,6 +277,20 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
     }
     r.phases.base_ms += SteadyMs() - t;
+    const uint64_t base_pos = base ? base->log_position : 0;
+    r.base_position = base_pos;
+    current = base;
+    if (Status s = renew("base"); !s.ok()) return abandon(s);
+
+    // ---- list the log after the base
+    t = SteadyMs();
+    auto listed = ListLog(objects_, shard, base_pos, options_.max_deltas + 1);
+    r.phases.list_ms += SteadyMs() - t;
+    if (!listed.ok()) return abandon(listed.status().WithContext("compactor"));
+    std::vector<LogEntry> entries = std::move(listed).value();
+    if (!entries.empty()) seen = std::max(seen, entries.back().seq);
+    if (Status st = step(kCompactStepListed); !st.ok()) return finish(st);
+    if (entries.empty()) break;  // nothing new
 
     // ---- merge
     t = SteadyMs();
@@ -235,37 +301,60 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     auto info = st->CreateCollection(shard.collection, options_.collection, /*get_or_create=*/true);
     if (!info.ok()) return abandon(info.status().WithContext("compactor: collection"));
     std::optional<size_t> dim = info->dimension;
-    auto versions_or = internal::LoadRecordVersions(work_dir);
-    if (!versions_or.ok()) return abandon(versions_or.status());
-    internal::RecordVersions versions = std::move(versions_or).value();
     r.phases.open_ms += SteadyMs() - sub;
 
-    for (auto& m : msgs) {
-      if (m.state != MsgState::kPending) continue;
-      const DeltaMessage& dm = *m.parsed;
-      if (base && codec::HasAppliedDelta(*base, dm.delta_id)) {
-        m.state = MsgState::kContained;
-        continue;
+    uint64_t next = base_pos + 1;  // the sequence number to apply next
+    uint64_t bytes = 0;
+    size_t idx = 0;
+    bool restart = false;  // a delta the store rejected after a partial apply: rebuild without it
+    uint64_t voided_now = 0;
+    auto skip = [&](uint64_t seq, const Status& why) {
+      known_bad[seq] = why.ToString();
+      r.skipped.push_back({seq, why.ToString()});
+    };
+    while (idx < entries.size()) {
+      const uint64_t processed = next - (base_pos + 1);
+      if (processed >= options_.max_deltas ||
+          (processed > 0 && (bytes >= options_.max_delta_bytes || r.records >= options_.max_records ||
+                             past_deadline(0)))) {
+        remains = true;
+        break;
       }
-      auto it = fetched.find(dm.delta_key);
-      if (it == fetched.end()) {
-        if (!m.triggering && r.bytes_deltas >= options_.max_delta_bytes) {
-          m.state = MsgState::kGiveBack;
+      const LogEntry& e = entries[idx];
+      if (e.seq != next) {  // a hole at `next`
+        sub = SteadyMs();
+        auto outcome = close_hole(next, e);
+        r.phases.hole_wait_ms += SteadyMs() - sub;
+        if (!outcome.ok()) return abandon(outcome.status());
+        if (*outcome == HoleOutcome::kWaitOver) {
+          remains = true;
+          break;
+        }
+        if (*outcome == HoleOutcome::kVoided) {
+          ++voided_now;
+          ++next;
           continue;
         }
-        sub = SteadyMs();
-        auto body = objects_->Get(dm.delta_key);
-        r.phases.fetch_ms += SteadyMs() - sub;
-        if (!body.ok()) {
-          if (body.status().code() == StatusCode::kNotFound) {
-            fail_msg(m, body.status().WithContext("compactor: delta " + dm.delta_key));
-            continue;
-          }
-          return abandon(body.status().WithContext("compactor: delta " + dm.delta_key));
-        }
-        r.bytes_deltas += body->size();
-        it = fetched.emplace(dm.delta_key, std::move(body).value()).first;
+        entries.insert(entries.begin() + static_cast<std::ptrdiff_t>(idx), LogEntry{next, LogKey(shard, next), 0, 0});
+        continue;
       }
+      ++idx;
+      ++next;
+      if (auto bad = known_bad.find(e.seq); bad != known_bad.end()) {
+        r.skipped.push_back({e.seq, bad->second});
+        continue;
+      }
+      auto it = fetched.find(e.seq);
+      if (it == fetched.end()) {
+        sub = SteadyMs();
+        auto body = objects_->Get(e.key);
+        r.phases.fetch_ms += SteadyMs() - sub;
+        if (!body.ok()) return abandon(body.status().WithContext("compactor: log entry " + e.key));
+        r.bytes_deltas += body->size();
+        it = fetched.emplace(e.seq, std::move(body).value()).first;
+      }
+      bytes += it->second.size();
+      if (IsVoidMarker(it->second)) continue;
       codec::DeltaOptions dopts;
       dopts.limits = options_.limits;
       if (dim) dopts.expected_dimension = static_cast<uint32_t>(*dim);
@@ -273,44 +362,48 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       auto delta = codec::DecodeDelta(it->second, dopts);
       r.phases.decode_ms += SteadyMs() - sub;
       if (!delta.ok()) {
-        fail_msg(m, delta.status().WithContext("compactor: delta " + dm.delta_key));
+        skip(e.seq, delta.status().WithContext("log entry " + e.key));
         continue;
       }
-      if (delta->meta.collection != shard.collection || static_cast<int>(delta->meta.shard) != shard.shard ||
-          delta->meta.delta_id != dm.delta_id) {
-        fail_msg(m, InvalidArgument("compactor: delta " + dm.delta_key + " is " + delta->meta.collection +
-                                    "#" + std::to_string(delta->meta.shard) + "/" + delta->meta.delta_id +
-                                    ", message names " + shard.ToString() + "/" + dm.delta_id));
+      if (delta->meta.collection != shard.collection || static_cast<int>(delta->meta.shard) != shard.shard) {
+        skip(e.seq, InvalidArgument("log entry " + e.key + " is a delta of " + delta->meta.collection + "#" +
+                                    std::to_string(delta->meta.shard)));
         continue;
       }
+      const uint64_t n = delta->records.size();
       sub = SteadyMs();
-      auto applied = internal::ApplyDelta(st.get(), shard.collection, std::move(delta).value(), &versions);
+      Status applied = internal::ApplyDelta(st.get(), shard.collection, std::move(delta).value());
       r.phases.apply_ms += SteadyMs() - sub;
       if (!applied.ok()) {
-        StatusCode c = applied.status().code();
+        StatusCode c = applied.code();
         if (c == StatusCode::kInvalidArgument || c == StatusCode::kResourceExhausted) {
-          fail_msg(m, applied.status().WithContext("compactor: apply " + dm.delta_key));
-          continue;
+          skip(e.seq, applied.WithContext("apply log entry " + e.key));
+          restart = true;  // part of it may be in the work copy
+          break;
         }
-        return abandon(applied.status().WithContext("compactor: apply " + dm.delta_key));
+        return abandon(applied.WithContext("compactor: apply " + e.key));
       }
-      m.state = MsgState::kApplied;
-      r.applied_delta_ids.push_back(dm.delta_id);
-      // A merge of many deltas can outlast the lease: renew it between deltas (no request until a
-      // third of the TTL has passed), or stop once it is lost.
-      if (Status hb = leases.HeartbeatIfDue(&lease); !hb.ok()) {
-        return abandon(hb.WithContext("compactor: heartbeat during merge"));
-      }
+      ++r.applied;
+      r.records += n;
+      // A merge of many deltas can outlast the lease: renew it between deltas.
+      if (Status hb = renew("delta " + std::to_string(e.seq)); !hb.ok()) return abandon(hb);
       if (!dim) {
         auto again = st->GetCollection(shard.collection);
         if (again.ok()) dim = again->dimension;
       }
     }
     r.phases.merge_ms += SteadyMs() - t;
-
-    if (r.applied_delta_ids.empty()) {
+    if (restart) {
       st.reset();
-      break;  // nothing new: only delete what the base already contains
+      --attempt;  // known_bad grew, so this ends
+      continue;
+    }
+    if (idx < entries.size()) remains = true;
+    const uint64_t new_pos = next - 1;
+    r.voided += voided_now;
+    if (new_pos == base_pos) {
+      st.reset();
+      break;  // nothing applied (a young hole right after the base)
     }
 
     // ---- persist
@@ -320,19 +413,18 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     manifest.shard = static_cast<uint32_t>(shard.shard);
     manifest.version = ptr ? static_cast<uint64_t>(ptr->version) + 1 : 1;
     if (ptr) manifest.parent_version = static_cast<uint64_t>(ptr->version);
-    if (base) manifest.applied_delta_ids = base->applied_delta_ids;
-    codec::AddAppliedDeltaIds(&manifest, r.applied_delta_ids);
-    const int64_t cutoff_ms = clock_->NowMs() - options_.retention_ms;
-    if (cutoff_ms > 0) {
-      codec::PruneAppliedDeltaIds(&manifest, static_cast<uint64_t>(cutoff_ms));
-      internal::PruneRecordVersions(&versions, cutoff_ms);
+    manifest.log_position = new_pos;
+    if (base) manifest.skipped = base->skipped;
+    for (const auto& s : r.skipped) manifest.skipped.push_back(s);
+    if (manifest.skipped.size() > codec::kMaxSkippedEntries) {
+      manifest.skipped.erase(manifest.skipped.begin(),
+                             manifest.skipped.end() - static_cast<std::ptrdiff_t>(codec::kMaxSkippedEntries));
     }
     auto count = st->Count(shard.collection);
     if (!count.ok()) return abandon(count.status());
     manifest.record_count = *count;
     manifest.dimension = dim ? static_cast<uint32_t>(*dim) : 0;
     manifest.created_at_ms = clock_->NowMs();
-    if (Status s = internal::SaveRecordVersions(work_dir, versions); !s.ok()) return abandon(s);
     store::PersistOptions persist;
     persist.purge_log = options_.compact_log;  // log rows both segments contain: ~40% of the bytes
     persist.vacuum = options_.compact_log;     // the purged pages leave the file
@@ -348,7 +440,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     manifest.writer_id = options_.writer_id + "." + *writer_ulid;
     Status hook_status;
     auto pub = PublishSnapshot(objects_, shard, work_dir, &manifest, [&](uint64_t files_done) -> Status {
-      if (files_done != 1) return leases.HeartbeatIfDue(&lease).WithContext("compactor: heartbeat during upload");
+      if (files_done != 1) return renew("uploaded file " + std::to_string(files_done));
       hook_status = step(kCompactStepMidUpload);
       return hook_status;
     });
@@ -360,35 +452,31 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
 
     // ---- commit
     t = SteadyMs();
-    std::optional<Pointer> current;
-    auto cas = ptr ? pointers.CompareAndSwap(shard, ptr->version, pub->manifest_key, lease.fence, &current)
-                   : pointers.Create(shard, 1, pub->manifest_key, lease.fence, &current);
+    std::optional<Pointer> now_ptr;
+    auto cas = ptr ? pointers.CompareAndSwap(shard, ptr->version, pub->manifest_key, lease.fence, &now_ptr)
+                   : pointers.Create(shard, 1, pub->manifest_key, lease.fence, &now_ptr);
     r.phases.commit_ms += SteadyMs() - t;
     bool committed = cas.ok();
     if (!cas.ok() && cas.status().code() != StatusCode::kPreconditionFailed) {
       // Ambiguous: the write may have landed. Read and compare.
-      auto now = pointers.Read(shard);
-      if (!now.ok()) return abandon(cas.status().WithContext("compactor: commit"));
-      if (now->has_value() && (*now)->manifest_key == pub->manifest_key) {
+      auto again = pointers.Read(shard);
+      if (!again.ok()) return abandon(cas.status().WithContext("compactor: commit"));
+      if (again->has_value() && (*again)->manifest_key == pub->manifest_key) {
         committed = true;
       } else {
         return abandon(cas.status().WithContext("compactor: commit"));
       }
     }
     if (!committed) {  // lost the CAS: someone committed on our base
-      ptr = current;
+      ptr = now_ptr;
       if (attempt < options_.max_commit_attempts) continue;
-      std::vector<Msg*> back;
-      for (auto& m : msgs) {
-        if (m.state != MsgState::kFailed) back.push_back(&m);
-      }
-      give_back(back);
       (void)leases.Release(lease);
       return finish(Aborted("compactor: pointer " + PointerKey(shard) + " moved on every one of " +
                             std::to_string(attempt) + " commit attempts"));
     }
     r.new_version = static_cast<int64_t>(manifest.version);
     r.manifest_key = pub->manifest_key;
+    current = manifest;
     // The work copy is the new base.
     {
       std::error_code ec;
@@ -405,45 +493,41 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     if (Status s = step(kCompactStepCommitted); !s.ok()) return finish(s);
     break;
   }
+  const uint64_t pos = current ? current->log_position : 0;
+  r.log_position = pos;
 
-  // ---- delete exactly the messages whose deltas the current version contains
+  // ---- settle the triggering messages
   t = SteadyMs();
-  std::vector<Msg*> done;
-  std::vector<Msg*> back;
-  for (auto& m : msgs) {
-    if (m.state == MsgState::kApplied || m.state == MsgState::kContained || m.state == MsgState::kDuplicate) {
-      done.push_back(&m);
-    } else if (m.state == MsgState::kGiveBack && !m.settled) {
-      back.push_back(&m);
+  std::vector<Trigger*> to_delete, uncovered;
+  for (auto& tr : trigs) {
+    if (tr.failed) continue;
+    const uint64_t p = tr.parsed->log_position;
+    if (p > pos) {
+      uncovered.push_back(&tr);
+      continue;
     }
+    if (const codec::SkippedEntry* s = current && p > 0 ? codec::FindSkipped(*current, p) : nullptr) {
+      tr.failed = true;
+      r.failures.push_back({tr.q.message_id, Corruption("log entry " + std::to_string(p) + " skipped: " + s->reason)});
+      continue;
+    }
+    to_delete.push_back(&tr);
   }
-  const size_t half = (done.size() + 1) / 2;
-  for (int part = 0; part < 2; ++part) {
-    std::vector<Msg*> slice(done.begin() + (part == 0 ? 0 : static_cast<std::ptrdiff_t>(half)),
-                            part == 0 ? done.begin() + static_cast<std::ptrdiff_t>(half) : done.end());
-    if (!slice.empty()) {
-      std::vector<std::string> receipts;
-      for (Msg* m : slice) receipts.push_back(m->q.receipt_handle);
-      auto del = queue_->DeleteBatch(receipts);
-      if (!del.ok()) return abandon(del.status().WithContext("compactor: delete messages"));
-      for (Msg* m : slice) {
-        bool failed = std::any_of(del->begin(), del->end(), [&](const ReceiptFailure& f) {
-          return f.receipt_handle == m->q.receipt_handle;
-        });
-        if (!failed) {
-          m->settled = true;
-          r.applied_message_ids.push_back(m->q.message_id);
-        }
-      }
-    }
-    if (part == 0 && !done.empty()) {
-      if (Status s = step(kCompactStepMidDelete); !s.ok()) {
-        r.phases.delete_ms = SteadyMs() - t;
-        return finish(s);
+  if (remains || !uncovered.empty()) {
+    for (const Trigger* tr : uncovered) seen = std::max(seen, tr->parsed->log_position);
+    Status sent = SendRearm(queue_, shard, seen, "fence-" + std::to_string(lease.fence));
+    if (sent.ok()) {
+      r.rearmed = true;
+      for (Trigger* tr : uncovered) to_delete.push_back(tr);
+      if (Status s = step(kCompactStepRearmed); !s.ok()) return finish(s);
+    } else {
+      for (Trigger* tr : uncovered) {
+        tr->failed = true;
+        r.failures.push_back({tr->q.message_id, sent});
       }
     }
   }
-  give_back(back);
+  r.deleted_message_ids = DeleteTriggers(queue_, to_delete);
   r.phases.delete_ms = SteadyMs() - t;
   if (Status s = step(kCompactStepBeforeRelease); !s.ok()) return finish(s);
 
@@ -451,8 +535,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   t = SteadyMs();
   Status rel = leases.Release(lease);
   r.phases.release_ms = SteadyMs() - t;
-  // Losing the lease at release changes nothing that was committed.
-  (void)rel;
+  (void)rel;  // losing the lease at release changes nothing that was committed
   return finish(Status::Ok());
 }
 

@@ -133,6 +133,11 @@ class FaultyObjectStore final : public ObjectStore {
     return Guard<Result<std::vector<ObjectMeta>>>(faults_, kStepS3List, prefix,
                                                   [&] { return base_->List(prefix); });
   }
+  Result<std::vector<ObjectMeta>> ListAfter(const std::string& prefix, const std::string& start_after,
+                                            size_t limit) override {
+    return Guard<Result<std::vector<ObjectMeta>>>(faults_, kStepS3List, prefix,
+                                                  [&] { return base_->ListAfter(prefix, start_after, limit); });
+  }
   Result<std::vector<DeleteFailure>> Delete(const std::vector<std::string>& keys) override {
     return Guard<Result<std::vector<DeleteFailure>>>(faults_, kStepS3Delete, keys.empty() ? "" : keys.front(),
                                                      [&] { return base_->Delete(keys); });

@@ -1,5 +1,5 @@
-// Produce: validate the whole request, split it by shard, upload one delta per shard create-only,
-// then announce each on the queue (producer.h).
+// Produce: validate the whole request, check its dimension, split it by shard, append one delta
+// per shard to the shard's log, then announce each on the queue (producer.h).
 #include "chromapact/pipeline/producer.h"
 
 #include <chrono>
@@ -7,6 +7,7 @@
 
 #include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/delta_message.h"
+#include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/shard_id.h"
 
 namespace chromapact::pipeline {
@@ -58,15 +59,16 @@ codec::DeltaRecords Select(const codec::DeltaRecords& r, const std::vector<size_
 }  // namespace
 
 nlohmann::json ToJson(const ProduceResult& result) {
-  return {{"delta_keys", result.delta_keys}, {"count", result.count}};
+  nlohmann::json positions = nlohmann::json::array();
+  for (const LogPosition& p : result.log_positions) {
+    positions.push_back({{"shard", p.shard}, {"log_position", p.log_position}});
+  }
+  return {{"count", result.count}, {"delta_keys", result.delta_keys}, {"log_positions", positions}};
 }
 
-Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceRequest& request,
-                              const ProducerOptions& options) {
+Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, DimensionRegistry* dimensions,
+                              const ProduceRequest& request, const ProducerOptions& options) {
   if (options.shards < 1) return InvalidArgument("shards: must be >= 1, got " + std::to_string(options.shards));
-  if (options.message_groups < 1) {
-    return InvalidArgument("message_groups: must be >= 1, got " + std::to_string(options.message_groups));
-  }
   CP_RETURN_IF_ERROR(ValidateShardId(ShardId{request.collection, 0}));
   const codec::DeltaRecords& r = request.records;
   const int64_t now_ms = options.now_ms != 0 ? options.now_ms : SystemNowMs();
@@ -84,6 +86,9 @@ Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceR
   CP_ASSIGN_OR_RETURN(whole.meta.delta_id, codec::NewUlid());
   whole.records = r;
   CP_RETURN_IF_ERROR(codec::ValidateDelta(whole, dopts));
+  if (whole.meta.dimension > 0 && dimensions != nullptr) {
+    CP_RETURN_IF_ERROR(dimensions->Check(request.collection, whole.meta.dimension));
+  }
 
   std::map<int, std::vector<size_t>> rows_by_shard;
   for (size_t i = 0; i < r.size(); ++i) {
@@ -91,46 +96,47 @@ Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceR
     rows_by_shard[ShardForId(r.ids[i], options.shards)].push_back(i);
   }
 
-  struct Encoded {
-    DeltaMessage message;
-    std::string bytes;
-  };
-  std::vector<Encoded> encoded;
-  for (const auto& [shard, rows] : rows_by_shard) {
-    codec::Delta d;
-    d.meta = whole.meta;
-    d.meta.shard = static_cast<uint32_t>(shard);
-    d.records = Select(r, rows, whole.meta.dimension);
-    d.meta.dimension = d.records.embeddings.empty() ? 0 : whole.meta.dimension;
-    if (!encoded.empty()) {
-      CP_ASSIGN_OR_RETURN(d.meta.delta_id, codec::NewUlid());
-    }
-    Encoded e;
-    CP_ASSIGN_OR_RETURN(e.bytes, codec::EncodeDelta(d, dopts));
-    e.message.shard = ShardId{request.collection, shard};
-    e.message.delta_id = d.meta.delta_id;
-    e.message.delta_key = DeltaKey(e.message.shard, d.meta.delta_id);
-    e.message.count = rows.size();
-    encoded.push_back(std::move(e));
-  }
-
   ProduceResult result;
   result.count = r.size();
+  std::vector<DeltaMessage> messages;
   PutObjectOptions create_only;
   create_only.if_none_match_any = true;
-  for (const Encoded& e : encoded) {
-    auto put = objects->Put(e.message.delta_key, e.bytes, create_only);
-    if (!put.ok()) return put.status().WithContext("upload " + e.message.delta_key);
-    result.bytes += e.bytes.size();
+  for (const auto& [shard_no, rows] : rows_by_shard) {
+    const ShardId shard{request.collection, shard_no};
+    codec::Delta d;
+    d.meta = whole.meta;
+    d.meta.shard = static_cast<uint32_t>(shard_no);
+    d.records = Select(r, rows, whole.meta.dimension);
+    d.meta.dimension = d.records.embeddings.empty() ? 0 : whole.meta.dimension;
+    if (!messages.empty()) {
+      CP_ASSIGN_OR_RETURN(d.meta.delta_id, codec::NewUlid());
+    }
+    CP_ASSIGN_OR_RETURN(std::string bytes, codec::EncodeDelta(d, dopts));
+    // The number is taken right before the PUT: the window in which a crash leaves a hole.
+    CP_ASSIGN_OR_RETURN(uint64_t seq, NextSequence(kv, shard));
+    const std::string key = LogKey(shard, seq);
+    auto put = objects->Put(key, bytes, create_only);
+    if (!put.ok()) {
+      if (put.status().code() == StatusCode::kPreconditionFailed) {
+        return put.status().WithContext("append " + key + ": log position " + std::to_string(seq) +
+                                        " was voided by the compactor (hole timeout passed before the "
+                                        "write landed); nothing of shard " + shard.ToString() +
+                                        " was written: retry");
+      }
+      return put.status().WithContext("append " + key);
+    }
+    result.bytes += bytes.size();
+    messages.push_back({shard, seq, key});
   }
-  for (const Encoded& e : encoded) {
+  for (const DeltaMessage& m : messages) {
     QueueSend send;
-    send.body = EncodeDeltaMessage(e.message);
-    send.group_id = MessageGroupFor(e.message.shard, e.message.delta_id, options.message_groups);
-    send.dedup_id = e.message.delta_id;
+    send.body = EncodeDeltaMessage(m);
+    send.group_id = MessageGroupFor(m.shard);
+    send.dedup_id = TriggerDedupId(m.shard, m.log_position);
     auto sent = queue->Send(send);
-    if (!sent.ok()) return sent.status().WithContext("send message for " + e.message.delta_key);
-    result.delta_keys.push_back(e.message.delta_key);
+    if (!sent.ok()) return sent.status().WithContext("send message for " + m.delta_key);
+    result.delta_keys.push_back(m.delta_key);
+    result.log_positions.push_back({m.shard.shard, m.log_position});
   }
   return result;
 }

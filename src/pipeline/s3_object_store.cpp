@@ -103,6 +103,24 @@ class S3ObjectStore final : public ObjectStore {
     return out;
   }
 
+  Result<std::vector<ObjectMeta>> ListAfter(const std::string& prefix, const std::string& start_after,
+                                            size_t limit) override {
+    aws::S3ListRequest req;
+    req.bucket = bucket_;
+    req.prefix = prefix;
+    req.start_after = start_after;
+    std::vector<ObjectMeta> out;
+    for (;;) {
+      CP_ASSIGN_OR_RETURN(auto page, client_->ListObjectsV2(req));
+      for (const auto& o : page.objects) {
+        out.push_back({o.key, static_cast<int64_t>(o.size), o.etag, ParseIsoMs(o.last_modified)});
+      }
+      if (!page.is_truncated || (limit > 0 && out.size() >= limit)) break;
+      req.continuation_token = page.next_continuation_token;
+    }
+    return out;
+  }
+
   Result<std::vector<DeleteFailure>> Delete(const std::vector<std::string>& keys) override {
     std::vector<DeleteFailure> failures;
     if (keys.empty()) return failures;

@@ -1,5 +1,7 @@
 #include "chromapact/pipeline/shard_id.h"
 
+#include "chromapact/crypto.h"
+
 #include <cstdint>
 
 namespace chromapact::pipeline {
@@ -45,8 +47,9 @@ int ShardForId(std::string_view id, int shards) {
   return static_cast<int>(Fnv1a64(id) % static_cast<uint64_t>(shards));
 }
 
-std::string MessageGroupFor(const ShardId& shard, std::string_view delta_id, int groups) {
-  return shard.ToString() + "#" + std::to_string(Fnv1a64(delta_id) % static_cast<uint64_t>(groups));
+std::string MessageGroupFor(const ShardId& shard) {
+  std::string id = shard.ToString();
+  return id.size() <= 128 ? id : Sha256Hex(id);  // SQS's limit for MessageGroupId
 }
 
 std::string LeaseKey(const ShardId& id) {

@@ -5,10 +5,12 @@
 //
 // JSON shape (keys in this order; unknown keys are ignored on read, so later versions can add e.g.
 // per-file "chunks" for content-addressed storage without breaking old readers):
-//   {"format_version": 1, "collection": "docs", "shard": 0, "version": 7, "parent_version": 6,
+//   {"format_version": 2, "collection": "docs", "shard": 0, "version": 7, "parent_version": 6,
 //    "files": [{"path": "chroma.sqlite3", "size": 123, "sha256": "<64 lowercase hex>"}, ...],
-//    "record_count": 1000, "dimension": 384, "applied_delta_ids": ["01J...", ...],
+//    "record_count": 1000, "dimension": 384, "log_position": 42,
+//    "skipped": [{"log_position": 17, "reason": "corrupt: CRC-32C mismatch ..."}],
 //    "created_at_ms": 1764585600000, "writer_id": "compactor-<uuid>"}
+// Format 1 (before the ordered log: applied_delta_ids instead of log_position) is not read.
 // parent_version is null for the first version. files are sorted by path (bytewise) and paths are
 // relative, '/'-separated, without "." / ".." / empty segments (they are S3 key suffixes too).
 //
@@ -27,7 +29,9 @@
 
 namespace chromapact::codec {
 
-inline constexpr int kManifestFormatVersion = 1;
+inline constexpr int kManifestFormatVersion = 2;
+// Skipped entries a manifest keeps (the newest; older ones are dropped).
+inline constexpr size_t kMaxSkippedEntries = 1000;
 inline constexpr const char* kManifestFileName = "manifest.json";
 
 struct ManifestFile {
@@ -39,6 +43,13 @@ struct ManifestFile {
   }
 };
 
+// A log entry the version passed over without applying it (docs/design/log.md "Bad deltas"): a
+// delta that can never apply (undecodable, another collection/shard, rejected by the store).
+struct SkippedEntry {
+  uint64_t log_position = 0;  // its sequence number
+  std::string reason;         // the error, as text
+};
+
 struct Manifest {
   int format_version = kManifestFormatVersion;
   std::string collection;
@@ -48,17 +59,19 @@ struct Manifest {
   std::vector<ManifestFile> files;         // sorted by path, unique paths
   uint64_t record_count = 0;               // live records in the snapshot
   uint32_t dimension = 0;                  // 0 = not known yet (empty collection)
-  // Canonical ULIDs of the deltas whose effects this version contains (sorted ascending, unique).
-  // The compactor skips a redelivered delta listed here; it may drop ids older than the queue's
-  // retention period (PruneAppliedDeltaIds), since such a delta can no longer be redelivered.
-  std::vector<std::string> applied_delta_ids;
+  // The version is exactly the shard's log applied in order up to and including this sequence
+  // number (0 = nothing applied); void markers and `skipped` entries count as applied.
+  uint64_t log_position = 0;
+  // Entries <= log_position that were skipped, sorted by log_position, unique, at most
+  // kMaxSkippedEntries (the newest).
+  std::vector<SkippedEntry> skipped;
   int64_t created_at_ms = 0;  // ms since the Unix epoch, UTC
   std::string writer_id;      // who wrote this version (compactor instance), non-empty
 };
 
-// Checks every field: format_version == 1 (else kNotSupported), collection non-empty, version >= 1,
+// Checks every field: format_version == 2 (else kNotSupported), collection non-empty, version >= 1,
 // parent_version < version, file paths valid/sorted/unique, sha256 lowercase hex of length 64,
-// applied_delta_ids canonical ULIDs sorted and unique, writer_id non-empty.
+// skipped positions in 1..log_position, sorted and unique, writer_id non-empty.
 // Errors: kInvalidArgument naming the field (e.g. "files[2].sha256: ...").
 Status ValidateManifest(const Manifest& manifest);
 
@@ -93,12 +106,7 @@ struct ManifestDiff {
 };
 ManifestDiff DiffManifests(const Manifest& from, const Manifest& to);
 
-// True when `delta_id` is in manifest.applied_delta_ids (binary search; the list is sorted).
-bool HasAppliedDelta(const Manifest& manifest, std::string_view delta_id);
-// Inserts ULIDs keeping applied_delta_ids sorted and unique (ids not canonical are still inserted;
-// ValidateManifest reports them).
-void AddAppliedDeltaIds(Manifest* manifest, const std::vector<std::string>& delta_ids);
-// Drops applied ids whose ULID time is < cutoff_ms (ms since the Unix epoch, UTC); returns how many.
-size_t PruneAppliedDeltaIds(Manifest* manifest, uint64_t cutoff_ms);
+// The skipped entry at `log_position`, or nullptr (binary search; the list is sorted).
+const SkippedEntry* FindSkipped(const Manifest& manifest, uint64_t log_position);
 
 }  // namespace chromapact::codec

@@ -1,24 +1,25 @@
-// One compaction cycle of one collection shard (DESIGN.md §1, §3; issue 4 item 5), as a plain class
-// with no Lambda types (the compactor binary adapts an SQS event to RunCycle and its failures to
-// batchItemFailures):
+// One compaction cycle of one collection shard (docs/design/log.md), as a plain class with no Lambda
+// types (the compactor binary adapts SQS events, the schedule and its own actions to RunCycle):
 //
-//   lease -> drain -> pointer -> base -> fetch + decode + apply deltas -> Persist (purging the log
-//   rows both segments contain, then VACUUM when a quarter of chroma.sqlite3 is free: the log held
-//   every vector a second time) -> publish -> CAS -> delete exactly the applied messages -> release
+//   lease -> pointer -> base version (log_position P) -> list the shard's log after P -> apply the
+//   contiguous run P+1..Q in sequence order with Chroma's semantics (closing an old hole with a void
+//   marker, skipping a delta that can never apply) -> Persist -> publish with log_position Q -> CAS
+//   -> settle the triggering messages -> release
 //
-// The lease is renewed (HeartbeatIfDue) at every step, between applied deltas and between uploaded
-// files, so a merge or upload longer than the TTL keeps it; a lost lease aborts the cycle (kAborted).
-// Correctness does not depend on the lease: the pointer CAS (pointer.h) rejects a commit on a base
-// that is no longer current, and then the cycle rebuilds on the new base (bounded) or gives its
-// messages back. A message is deleted only after a pointer naming a version that contains its
-// delta was committed, so every acknowledged delta survives a crash at any point.
+// Exactly once, in order: a version is the log applied up to its manifest's log_position, so a
+// redelivered trigger, a second compactor or a retry after a crash starts from the committed
+// position and can apply nothing twice; the pointer's compare-and-swap (pointer.h) rejects a
+// commit on a base that is no longer current (then the cycle rebuilds on the new base, bounded).
+// The lease only avoids wasted work; it is renewed between applied deltas, after the base fetch,
+// after Persist and between uploaded files.
 //
-// Idempotency (redelivery never changes the result, in any order relative to later deltas):
-//   1. a delta whose id is in the base manifest's applied_delta_ids is skipped whole;
-//   2. every record id carries the ULID of the delta that last wrote it (deletes included: a
-//      tombstone), kept in `chromapact_versions.json` inside the persist directory (a file Chroma
-//      ignores); a delta's record is applied only when its delta_id is greater than the id's
-//      version: last writer wins by ULID, also after (1)'s list was pruned.
+// Triggers (delta_message.h) only say "look at this shard": the cycle reads S3, never receives from
+// the queue. After a cycle that ended OK at position Q, a triggering message is deleted when its
+// log_position <= Q (or 0), unless its entry was skipped (then it is a failure, so that it reaches
+// the DLQ as the record of a delta that could not apply). When entries past Q remain (budget spent,
+// or a hole younger than the hole timeout when the deadline came), the cycle re-arms the shard:
+// it sends one new trigger (dedup id "<coll>#<shard>#<seen>#rearm#<fence>") and then deletes the
+// triggering messages, so waiting work never counts a receive towards the DLQ.
 //
 // Not thread-safe: one Compactor per thread (the seams under it are not thread-safe either).
 #pragma once
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "chromapact/codec/delta.h"
+#include "chromapact/codec/manifest.h"
 #include "chromapact/pipeline/clock.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/lease.h"
@@ -43,17 +45,13 @@
 namespace chromapact::pipeline {
 
 // Named points of a cycle at which CompactorOptions::step_hook is called (crash-point tests).
-inline constexpr const char* kCompactStepDrained = "compactor.drained";       // messages received
+inline constexpr const char* kCompactStepListed = "compactor.listed";         // log listed after the base
 inline constexpr const char* kCompactStepMerged = "compactor.merged";         // deltas applied + persisted
 inline constexpr const char* kCompactStepMidUpload = "compactor.mid_upload";  // after the 1st file
 inline constexpr const char* kCompactStepUploaded = "compactor.uploaded";     // manifest.json uploaded
 inline constexpr const char* kCompactStepCommitted = "compactor.committed";   // pointer CAS won
-inline constexpr const char* kCompactStepMidDelete = "compactor.mid_delete";  // half the messages deleted
+inline constexpr const char* kCompactStepRearmed = "compactor.rearmed";      // new trigger sent
 inline constexpr const char* kCompactStepBeforeRelease = "compactor.before_release";
-
-// File (inside a snapshot's persist directory) with the per-id record versions:
-// {"format_version": 1, "versions": {"<record id>": "<delta ULID>", ...}}.
-inline constexpr const char* kRecordVersionsFileName = "chromapact_versions.json";
 
 struct CompactorOptions {
   // Local directory for cached base versions and the working copy: <work_dir>/<coll>#<shard>/{base,work}.
@@ -62,21 +60,16 @@ struct CompactorOptions {
   // writer ids are "<writer_id>.<ulid>" (fresh per cycle / per publish).
   std::string writer_id = "compactor";
   LeaseOptions lease;
-  // Drain: after the triggering messages, ReceiveMessage (10 at a time, no wait) until the queue
-  // answers none, `max_messages` were received in total, or `drain_budget_ms` (steady clock) passed.
-  int max_messages = 100;
-  int64_t drain_budget_ms = 2000;
-  int visibility_seconds = 300;  // for the drain's ReceiveMessage
-  // Delta bytes budget: once this many delta bytes were fetched, further drained (not triggering)
-  // messages are given back (visibility 0) instead of applied.
+  // Budget of one cycle: at most this many log entries, delta bytes and records are applied; the
+  // rest is left for the next cycle (re-armed). The first entry is always applied.
+  size_t max_deltas = 1000;
   uint64_t max_delta_bytes = 512u << 20;
-  // The queue's message retention period (SQS MessageRetentionPeriod, max 14 days): a delta older
-  // than this can no longer be redelivered, so applied_delta_ids and record versions (tombstones
-  // included) whose ULID time is older than now - retention_ms are dropped from each new version.
-  int64_t retention_ms = 14LL * 24 * 3600 * 1000;
-  // Persist with store::PersistOptions purge_log + vacuum (see the cycle above). false keeps the
-  // whole SQLite log in every version (the behaviour before issue 4's merge-speed work; the bench
-  // compares both).
+  uint64_t max_records = 1000000;
+  // A missing sequence number followed by a present one is a hole; once the next present entry's
+  // S3 LastModified is older than this (by `clock`), the compactor writes a void marker there
+  // (log.h). Until then it polls for the entry, up to the cycle's deadline.
+  int64_t hole_timeout_ms = 30000;
+  // Persist with store::PersistOptions purge_log + vacuum (log rows both segments contain).
   bool compact_log = true;
   // Pointer CAS attempts (1 = no rebuild after a lost CAS).
   int max_commit_attempts = 3;
@@ -84,66 +77,74 @@ struct CompactorOptions {
   store::CollectionOptions collection;
   codec::DeltaLimits limits;
   // Called at each kCompactStep*; a non-OK return abandons the cycle right there, as a crash would:
-  // no release, no messages given back (they return when their visibility times out).
+  // no release, no message deleted or re-armed.
   std::function<Status(std::string_view step)> step_hook;
 };
 
 struct MessageFailure {
   std::string message_id;
-  Status status;            // why (kCorruption / kInvalidArgument for a bad delta, ...)
-  bool triggering = false;  // one of RunCycle's `messages` (-> batchItemFailures)
+  Status status;  // why (kInvalidArgument for a body that is no trigger, the skip reason, ...)
 };
 
 struct CyclePhases {  // wall time per phase, ms (steady clock), summed over commit attempts
-  int64_t lease_ms = 0, drain_ms = 0, pointer_ms = 0, base_ms = 0, merge_ms = 0, persist_ms = 0,
+  int64_t lease_ms = 0, list_ms = 0, pointer_ms = 0, base_ms = 0, merge_ms = 0, persist_ms = 0,
           upload_ms = 0, commit_ms = 0, delete_ms = 0, release_ms = 0, total_ms = 0;
-  // Parts of merge_ms: open the work copy (Store::Open + collection + record versions), GET the
-  // deltas, decode them, apply them to the Store (SQLite log + metadata segment + HNSW inserts).
-  int64_t open_ms = 0, fetch_ms = 0, decode_ms = 0, apply_ms = 0;
+  // Parts of merge_ms: open the work copy, GET the deltas, decode them, apply them to the Store
+  // (SQLite log + metadata segment + HNSW inserts), wait for holes.
+  int64_t open_ms = 0, fetch_ms = 0, decode_ms = 0, apply_ms = 0, hole_wait_ms = 0;
 };
 
 struct CycleResult {
   // OK when the cycle ran to its end (a new version committed, or nothing to apply). Otherwise the
-  // step that failed: kPreconditionFailed (lease held by another: nothing was done), kAborted
-  // (step_hook / lost lease / CAS attempts exhausted), or the seam's error.
+  // step that failed: kPreconditionFailed (lease held by another: nothing was done, fence 0),
+  // kAborted (step_hook / lost lease / CAS attempts exhausted), or the seam's error.
   Status status;
-  int64_t new_version = 0;   // committed version, 0 when none
-  std::string manifest_key;  // its manifest.json key
-  // Message ids deleted from the queue: applied now, or already contained in the base version.
-  std::vector<std::string> applied_message_ids;
-  std::vector<MessageFailure> failures;  // not deleted
-  // When the status is not OK: every triggering message not deleted (batchItemFailures).
-  // Receipts this cycle received and neither deleted nor gave back (they reappear after their
-  // visibility timeout; tests make them visible at once to simulate that).
-  std::vector<std::string> in_flight_receipts;
-  std::vector<std::string> applied_delta_ids;  // newly applied in new_version
+  int64_t new_version = 0;     // committed version, 0 when none
+  std::string manifest_key;    // its manifest.json key
+  uint64_t base_position = 0;  // log_position of the base version
+  uint64_t log_position = 0;   // log_position of the current version after the cycle (OK only)
+  uint64_t applied = 0;        // log entries applied (deltas) in new_version
+  uint64_t records = 0;        // records in those deltas
+  uint64_t voided = 0;         // void markers written by this cycle
+  std::vector<codec::SkippedEntry> skipped;  // entries skipped by this cycle
+  bool rearmed = false;        // a new trigger was sent: entries past log_position remain
+  // Triggering messages deleted (covered by the current version, or handed to the re-armed trigger).
+  std::vector<std::string> deleted_message_ids;
+  // Triggering messages that must come back (batchItemFailures): bodies that are no trigger of
+  // this shard, skipped entries, and, when the status is not OK, every one not deleted.
+  std::vector<MessageFailure> failures;
   CyclePhases phases;
   uint64_t bytes_deltas = 0;      // delta bytes fetched
   uint64_t bytes_downloaded = 0;  // snapshot bytes fetched (manifest included)
   uint64_t bytes_uploaded = 0;    // snapshot bytes uploaded (manifest included)
   int commit_attempts = 0;
   int64_t fence = 0;  // lease fence of this cycle
-  // The ids of batchItemFailures: failures with triggering set, plus (status not OK) every
-  // triggering message that was not deleted.
+  // The message ids of `failures`.
   std::vector<std::string> BatchItemFailures() const;
 };
 
 class Compactor {
  public:
   // Borrows every seam and the clock; all must outlive the compactor. `kv` holds leases and
-  // pointers (lease.h, pointer.h); `objects` the bucket with deltas/ and snapshots/.
+  // pointers (lease.h, pointer.h); `objects` the bucket with deltas/ and snapshots/; `queue` the
+  // trigger queue (deletes and re-arms only).
   Compactor(KvStore* kv, ObjectStore* objects, Queue* queue, const Clock* clock, CompactorOptions options);
 
-  // Runs one cycle for `shard`. `messages` are the triggering messages (an SQS event's records of
-  // this shard, from any of its message groups: shard_id.h MessageGroupFor; order does not matter);
-  // bodies are delta_message.h JSON, which alone names the shard (the group id is never read). Messages naming another
-  // shard, with an unparsable body, or whose delta is missing / corrupt / of the wrong dimension /
-  // of another collection or shard are failures (not deleted); the rest of the batch still commits.
-  // Drained messages of other shards are given back at once (visibility 0).
-  CycleResult RunCycle(const ShardId& shard, const std::vector<QueueMessage>& messages);
+  // Runs one cycle for `shard`. `messages` are the triggering messages of this shard (an SQS
+  // event's records whose delta_message.h body names it; none for the schedule). A message naming
+  // another shard or with an unparsable body is a failure. `deadline_steady_ms` (steady clock, ms;
+  // 0 = none): no entry is applied and no hole waited for after it — the caller leaves room for
+  // persist + upload + commit.
+  CycleResult RunCycle(const ShardId& shard, const std::vector<QueueMessage>& messages,
+                       int64_t deadline_steady_ms = 0);
+
+  // For triggers a cycle could not take up (the shard's lease stayed held by another compactor):
+  // re-arms the shard (one new trigger) and deletes `messages`. Returns the messages not deleted
+  // (all of them when the re-arm failed), to report as batchItemFailures.
+  std::vector<MessageFailure> HandOff(const ShardId& shard, const std::vector<QueueMessage>& messages,
+                                      const Status& why);
 
  private:
-  struct Impl;
   KvStore* kv_;
   ObjectStore* objects_;
   Queue* queue_;

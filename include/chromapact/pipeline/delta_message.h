@@ -1,11 +1,12 @@
-// The SQS message a producer sends for each delta it uploaded (DESIGN.md §1: SendMessage
-// {delta_key, coll, shard, n}); the compactor reads it back. JSON body, keys:
-//   {"delta_key": "deltas/<collection>/<shard>/<delta_id>.cpd", "collection": "docs", "shard": 0,
-//    "delta_id": "<canonical ULID>", "count": 100}
-// MessageGroupId is "<collection>#<shard>#<k>" (shard_id.h MessageGroupFor: k = hash(delta_id) % G),
-// so one shard's deltas are spread over G FIFO groups and a cycle can drain more than one
-// ReceiveMessage of them; consumers recognise the shard by this body, never by the group id
-// (docs/design/message-groups.md).
+// The SQS message that announces a log entry (docs/design/log.md): a trigger only. The log in S3
+// (log.h) is what the compactor applies; a message just says "shard S has entries up to N". JSON body:
+//   {"collection": "docs", "shard": 0, "log_position": 42,
+//    "delta_key": "deltas/docs/0/00000000000000000042.cpd"}
+// On the FIFO queue: MessageGroupId "<collection>#<shard>" (one group per collection shard,
+// shard_id.h MessageGroupFor) and MessageDeduplicationId "<collection>#<shard>#<log_position>"
+// (TriggerDedupId). A trigger re-armed by a compactor that left work behind carries the position it
+// saw and its own dedup id (compactor.h). Consumers recognise the shard by this body, never by the
+// group id.
 #pragma once
 
 #include <cstdint>
@@ -18,20 +19,28 @@
 namespace chromapact::pipeline {
 
 struct DeltaMessage {
-  std::string delta_key;  // S3 key of the .cpd object
   ShardId shard;
-  std::string delta_id;  // canonical ULID (codec/ulid.h), the .cpd file's delta_id
-  uint64_t count = 0;    // records in the delta
+  // The announced entry's sequence number (>= 1). 0 = no particular entry: "look at this shard"
+  // (a re-armed trigger that saw no entry, or a body written before the log existed).
+  uint64_t log_position = 0;
+  std::string delta_key;  // LogKey(shard, log_position); "" when log_position is 0
 };
 
-// "deltas/<collection>/<shard>/<delta_id>.cpd". Precondition: ValidateShardId OK.
-std::string DeltaKey(const ShardId& shard, const std::string& delta_id);
+// SQS allows at most 128 characters in a MessageGroupId or MessageDeduplicationId (SQS API
+// Reference, SendMessage); a collection name may have 512.
+inline constexpr size_t kMaxSqsIdLength = 128;
+// `id` when it has at most kMaxSqsIdLength characters, else its SHA-256 in hex (64 characters).
+std::string SqsId(std::string id);
+
+// SqsId("<collection>#<shard>#<log_position>"). Precondition: ValidateShardId OK.
+std::string TriggerDedupId(const ShardId& shard, uint64_t log_position);
 
 // Compact JSON text of the body.
 std::string EncodeDeltaMessage(const DeltaMessage& message);
 
-// Errors: kInvalidArgument naming the key when the body is not a JSON object, a key is missing or
-// mistyped, the shard id is invalid (ValidateShardId) or delta_id is not a canonical ULID.
+// Errors: kInvalidArgument naming the key when the body is not a JSON object, collection or shard
+// is missing or mistyped, the shard id is invalid (ValidateShardId), or log_position is not a
+// non-negative integer. A body without log_position (written before the log) parses with 0.
 Result<DeltaMessage> ParseDeltaMessage(std::string_view body);
 
 }  // namespace chromapact::pipeline

@@ -59,6 +59,11 @@ class ObjectStore {
   virtual Result<ObjectMeta> Head(const std::string& key) = 0;
   // Every object whose key starts with `prefix`, in key order, all pages.
   virtual Result<std::vector<ObjectMeta>> List(const std::string& prefix) = 0;
+  // The objects under `prefix` whose key sorts after `start_after` (ListObjectsV2 StartAfter; empty:
+  // from the first), in key order, page by page until `limit` objects were read (0: all pages).
+  // May return a few more than `limit` (the rest of the last page).
+  virtual Result<std::vector<ObjectMeta>> ListAfter(const std::string& prefix, const std::string& start_after,
+                                                    size_t limit) = 0;
   // Deletes any number of keys (batched by the implementation). Deleting a missing key is OK (S3).
   // Per-key failures come back in the vector; the Status fails only when a whole call does.
   virtual Result<std::vector<DeleteFailure>> Delete(const std::vector<std::string>& keys) = 0;

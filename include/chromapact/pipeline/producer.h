@@ -1,21 +1,25 @@
-// The producer's logic (DESIGN.md §1, §4; issue 4 item 6): a Chroma-shaped write request becomes
-// one immutable delta per collection shard it touches, each uploaded create-only and then announced
-// on the delta queue. No Lambda types: lambdas/producer adapts an invocation to ParseProduceRequest +
-// Produce.
+// The producer's logic (docs/design/log.md): a Chroma-shaped write request becomes one immutable
+// delta per collection shard it touches, appended to that shard's log, then announced on the queue.
+// No Lambda types: lambdas/producer adapts an invocation to ParseProduceRequest + Produce.
 //
 //   request {"collection", "operation": "add|upsert|update|delete", "ids", "embeddings"?,
 //            "documents"?, "metadatas"?}
 //   -> validate all records (codec::ValidateDelta; errors name the field and the record's index in
-//      the request) -> split by ShardForId -> per shard: EncodeDelta, PUT If-None-Match: *
-//      deltas/<coll>/<shard>/<ulid>.cpd -> then per shard SendMessage (delta_message.h body,
-//      MessageGroupId "<coll>#<shard>", MessageDeduplicationId = the ULID)
-//   -> {"delta_keys": [...], "count": n}
+//      the request) -> dimension check (dimension_registry.h) -> split by ShardForId -> per shard:
+//      seq = NextSequence (log.h), EncodeDelta, PUT If-None-Match: * at LogKey(shard, seq)
+//   -> then per shard SendMessage (delta_message.h body, MessageGroupId "<coll>#<shard>",
+//      MessageDeduplicationId "<coll>#<shard>#<seq>")
+//   -> {"count": n, "delta_keys": [...], "log_positions": [{"shard": s, "log_position": seq}, ...]}
 //
-// Failure semantics: a request that fails validation writes nothing. A failure after validation
-// (an upload or a send) returns the error; deltas uploaded before it whose message was not sent are
-// unreferenced garbage (the compactor never reads a delta without a message; GC removes them), and
-// messages already sent stay valid. A client retries the whole request; re-applying a record is
-// harmless (upsert/update/delete are idempotent, add of an existing id is ignored: store.h).
+// Acknowledgement (the OK result) comes only after every PUT and send succeeded, so an acknowledged
+// write is in its shard's log. Failure semantics: a request that fails validation or the dimension
+// check writes nothing. A failure after that returns the error and is not an acknowledgement: a
+// sequence number taken but not written is a hole the compactor closes with a void marker after its
+// hole timeout; a delta written whose message was not sent is still applied (the log, not the
+// queue, is what the compactor reads; the next trigger or the schedule covers it). A client retries
+// the whole request; the retry is a new write, applied after everything acknowledged before it.
+// A PUT that loses to a void marker (kPreconditionFailed) means the compactor gave that number up:
+// nothing of that shard was written.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +30,8 @@
 #include <nlohmann/json.hpp>
 
 #include "chromapact/codec/delta.h"
+#include "chromapact/pipeline/dimension_registry.h"
+#include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store.h"
 #include "chromapact/pipeline/queue.h"
 #include "chromapact/pipeline/shard_id.h"
@@ -51,29 +57,34 @@ Result<ProduceRequest> ParseProduceRequest(const nlohmann::json& event, const st
 
 struct ProducerOptions {
   int shards = 1;                // shards of the collection (CHROMAPACT_SHARDS), >= 1
-  // FIFO message groups per shard (CHROMAPACT_MESSAGE_GROUPS), >= 1: shard_id.h MessageGroupFor,
-  // docs/design/message-groups.md. 1 gives the old "<coll>#<shard>#0" single group.
-  int message_groups = kDefaultMessageGroups;
   std::string producer_id;       // recorded in each delta's header (e.g. the Lambda request id)
   codec::DeltaLimits limits;
   int64_t now_ms = 0;            // created_at_ms of the deltas (epoch ms UTC); 0 = the system clock
 };
 
+struct LogPosition {
+  int shard = 0;
+  uint64_t log_position = 0;  // the delta's sequence number in the shard's log
+};
+
 struct ProduceResult {
   std::vector<std::string> delta_keys;  // one per shard touched, in shard order
+  std::vector<LogPosition> log_positions;  // the same order
   uint64_t count = 0;                   // records in the request
   uint64_t bytes = 0;                   // encoded delta bytes uploaded
 };
 
-// {"delta_keys": [...], "count": n}.
+// {"count": n, "delta_keys": [...], "log_positions": [{"shard", "log_position"}, ...]}.
 nlohmann::json ToJson(const ProduceResult& result);
 
 // Validates the whole request first (kInvalidArgument / kResourceExhausted from codec::ValidateDelta,
-// naming the field and the record's index in the request; kInvalidArgument for shards < 1,
-// message_groups < 1 or a bad collection name): then nothing is written. Then uploads and sends as described above.
-// Errors after validation: ObjectStore errors naming the key (kPreconditionFailed when a delta key
-// already exists, i.e. a ULID collision), Queue errors naming the delta key.
-Result<ProduceResult> Produce(ObjectStore* objects, Queue* queue, const ProduceRequest& request,
-                              const ProducerOptions& options);
+// naming the field and the record's index in the request; kInvalidArgument for shards < 1 or a bad
+// collection name), then checks the embeddings' dimension with `dimensions` (kInvalidArgument
+// "embeddings: Collection expecting embedding with dimension of D, got d"): then nothing is
+// written. Then appends and sends as described above. Errors after validation: NextSequence's,
+// ObjectStore errors naming the key (kPreconditionFailed "... voided ..." when a void marker holds
+// the key), Queue errors naming the delta key. `kv` holds the sequence items.
+Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, DimensionRegistry* dimensions,
+                              const ProduceRequest& request, const ProducerOptions& options);
 
 }  // namespace chromapact::pipeline

@@ -1,6 +1,7 @@
-// A collection shard and the DynamoDB keys of its items (DESIGN.md §3): the lease lives at
-// `LOCK#<collection>#<shard>` and the pointer at `PTR#<collection>#<shard>`, both in one table whose
-// only key is the string partition key `pk`.
+// A collection shard and the DynamoDB keys of its items (docs/design/log.md): the lease lives at
+// `LOCK#<collection>#<shard>`, the pointer at `PTR#<collection>#<shard>` and the log's sequence
+// counter at `SEQ#<collection>#<shard>` (log.h), all in one table whose only key is the string
+// partition key `pk`.
 #pragma once
 
 #include <string>
@@ -35,17 +36,11 @@ std::string PointerKey(const ShardId& id);
 // lives: changing it would split one id over two shards). Precondition: shards >= 1.
 int ShardForId(std::string_view id, int shards);
 
-// Message groups per shard on the FIFO delta queue (ProducerOptions::message_groups,
-// CHROMAPACT_MESSAGE_GROUPS); why 16 and why groups at all: docs/design/message-groups.md.
-inline constexpr int kDefaultMessageGroups = 16;
-
-// MessageGroupId of the message announcing delta `delta_id` of `shard`:
-// "<collection>#<shard>#<k>", k = FNV-1a 64 of the delta id's bytes % groups (0 .. groups-1).
-// SQS FIFO delivers no message of a group while another of that group is in flight, so one
-// group per shard would cap a cycle's drain at one ReceiveMessage (10 messages); G groups raise
-// the cap to about 10*G on SQS. Order inside a shard is not needed: the compactor applies by
-// last-writer-wins on the delta ULID (compactor.h), and it recognises its shard by the message
-// body (delta_message.h), never by the group id. Precondition: ValidateShardId OK, groups >= 1.
-std::string MessageGroupFor(const ShardId& shard, std::string_view delta_id, int groups);
+// MessageGroupId of the trigger messages of `shard` on the FIFO queue: "<collection>#<shard>" (its
+// SHA-256 in hex when longer than SQS's 128 characters), one
+// group per collection shard. Order inside the group does not matter for correctness (the log in S3
+// is applied in sequence order, log.h); the group keeps one shard's triggers from being handled by
+// two compactor invocations at once. Precondition: ValidateShardId OK.
+std::string MessageGroupFor(const ShardId& shard);
 
 }  // namespace chromapact::pipeline
