@@ -1,28 +1,35 @@
 // Shared setup of the pipeline tests (tests/integration/pipeline, tests/fault/pipeline): one
-// moto_server per test binary with signature checking on, an IAM admin, a bucket and a lease/pointer
-// table; per-thread seams (each SQS / S3 / DynamoDB client belongs to one thread: the seams are not
-// thread-safe); a producer helper (codec writer + create-only PUT + FIFO send with the producer's
-// group rule); a last-writer-by-ULID model of acknowledged writes; and a check that opens the
-// published snapshot read-only with the Store and compares every record with the model.
+// moto_server per test binary with signature checking on, an IAM admin, a bucket and a
+// lease/pointer/sequence table; per-thread seams (each SQS / S3 / DynamoDB client belongs to one
+// thread: the seams are not thread-safe); writes through the real producer (pipeline::Produce); a
+// model of Chroma 1.5.9's write semantics applied in the order the writes were acknowledged (their
+// log positions), written from Chroma's documented behaviour (chroma-semantics.md: add of an
+// existing id ignored, update of an absent id ignored, upsert/update merge metadata, a null value
+// deletes a key, an emptied metadata reads null) and never from the compactor's code; and a check
+// that opens the published snapshot read-only with the Store and compares every record with it.
 // Header-only: chromapact_testsupport does not link the pipeline library (tests/CMakeLists.txt).
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "chromapact/codec/delta.h"
 #include "chromapact/codec/manifest.h"
-#include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/delta_message.h"
+#include "chromapact/pipeline/dimension_registry.h"
+#include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/pointer.h"
+#include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/shard_id.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "support/moto.h"
@@ -33,19 +40,27 @@ namespace chromapact::pipeline::fixture {
 inline constexpr const char* kBucket = "cp-pipeline";
 inline constexpr const char* kTable = "cp-pipeline-kv";
 inline constexpr uint32_t kDim = 4;
-inline constexpr int64_t kT0 = 1764000000000;  // created_at_ms of test deltas
 
 struct ModelRecord {
   std::vector<float> embedding;
   std::optional<std::string> document;
-  nlohmann::json metadata = nlohmann::json::object();
+  nlohmann::json metadata = nullptr;  // object, or null when the record has none
+  bool operator==(const ModelRecord& o) const {
+    return embedding == o.embedding && document == o.document && metadata == o.metadata;
+  }
 };
 
-// One write as a test builds it: ids with contents derived from `seed`, or deletes.
+// One write as a test builds it. Contents derive from (id, seed); `embedding` / `document` /
+// `metadata` say which columns the write gives (add and upsert always give an embedding);
+// `null_keys` are metadata keys sent as null (update / upsert: Chroma deletes them).
 struct Op {
   codec::DeltaOp op;
   std::vector<std::string> ids;
   int seed = 0;
+  bool embedding = true;
+  bool document = true;
+  bool metadata = true;
+  std::vector<std::string> null_keys;
 };
 
 inline std::vector<float> EmbeddingFor(const std::string& id, int seed) {
@@ -54,53 +69,111 @@ inline std::vector<float> EmbeddingFor(const std::string& id, int seed) {
     e[k] = static_cast<float>(id.size() * 7 + id.back() + seed * 13 + k) / 10.0f;
   return e;
 }
-
-inline ModelRecord RecordFor(const std::string& id, int seed) {
-  return ModelRecord{EmbeddingFor(id, seed), "doc " + id + " v" + std::to_string(seed), {{"seed", seed}, {"id", id}}};
+inline std::string DocumentFor(const std::string& id, int seed) { return "doc " + id + " v" + std::to_string(seed); }
+// Keys vary with the seed so that merges are visible: "seed" always, "m<seed % 4>" too.
+inline nlohmann::json MetadataFor(const std::string& id, int seed) {
+  return {{"seed", seed}, {"id", id}, {"m" + std::to_string(seed % 4), seed}};
+}
+// The metadata a write sends for `id` (null_keys as JSON nulls), or null when it gives none.
+inline nlohmann::json SentMetadata(const Op& op, const std::string& id) {
+  if (!op.metadata) return nullptr;
+  nlohmann::json m = MetadataFor(id, op.seed);
+  for (const auto& k : op.null_keys) m[k] = nullptr;
+  return m;
 }
 
-// Acknowledged writes, last writer by delta ULID per id (the compactor's rule, compactor.h).
-// Thread-safe; copyable (a copy is a snapshot of the model).
+// Chroma 1.5.9's semantics for one record (chroma-semantics.md "Writes").
+inline void ApplyToModel(std::map<std::string, ModelRecord>* live, const Op& op, const std::string& id) {
+  auto it = live->find(id);
+  const bool exists = it != live->end();
+  auto merge = [&](ModelRecord* r) {
+    if (!op.metadata) return;
+    nlohmann::json m = r->metadata.is_object() ? r->metadata : nlohmann::json::object();
+    for (auto& [k, v] : SentMetadata(op, id).items()) {
+      if (v.is_null()) {
+        m.erase(k);
+      } else {
+        m[k] = v;
+      }
+    }
+    r->metadata = m.empty() ? nlohmann::json(nullptr) : m;
+  };
+  switch (op.op) {
+    case codec::DeltaOp::kDelete: live->erase(id); return;
+    case codec::DeltaOp::kAdd:
+      if (exists) return;
+      break;
+    case codec::DeltaOp::kUpdate:
+      if (!exists) return;
+      break;
+    case codec::DeltaOp::kUpsert: break;
+  }
+  if (!exists) {
+    ModelRecord r;
+    r.embedding = EmbeddingFor(id, op.seed);
+    if (op.document) r.document = DocumentFor(id, op.seed);
+    merge(&r);
+    (*live)[id] = r;
+    return;
+  }
+  ModelRecord& r = it->second;
+  if (op.embedding) r.embedding = EmbeddingFor(id, op.seed);
+  if (op.document) r.document = DocumentFor(id, op.seed);
+  merge(&r);
+}
+
+// Acknowledged writes, applied per record in log order (shard, log_position): the order the
+// producer acknowledged them in. Thread-safe; copyable (a copy is a snapshot of the model).
 class Model {
  public:
   Model() = default;
-  Model(const Model& o) : by_id_(o.Snapshot()) {}
+  Model(const Model& o) : writes_(o.Writes()) {}
   Model& operator=(const Model& o) {
-    auto copy = o.Snapshot();
+    auto copy = o.Writes();
     std::lock_guard<std::mutex> lock(mu_);
-    by_id_ = std::move(copy);
+    writes_ = std::move(copy);
     return *this;
   }
 
-  void Apply(const Op& op, const std::string& delta_id) {
+  // `op` was acknowledged with these log positions (one per shard its ids fall into).
+  void Acknowledged(const Op& op, const ProduceResult& ack, int shards) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& id : op.ids) {
-      auto& slot = by_id_[id];
-      if (!slot.first.empty() && slot.first >= delta_id) continue;
-      slot.first = delta_id;
-      if (op.op == codec::DeltaOp::kDelete) {
-        slot.second.reset();
-      } else {
-        slot.second = RecordFor(id, op.seed);
-      }
+    for (const LogPosition& p : ack.log_positions) {
+      Op part = op;
+      part.ids.clear();
+      for (const auto& id : op.ids)
+        if (ShardForId(id, shards) == p.shard) part.ids.push_back(id);
+      writes_.push_back({p.shard, p.log_position, part});
     }
   }
+  // Live records after every acknowledged write, in log order.
   std::map<std::string, ModelRecord> Live() const {
+    auto writes = Writes();
+    std::sort(writes.begin(), writes.end(), [](const Write& a, const Write& b) {
+      return std::tie(a.shard, a.position) < std::tie(b.shard, b.position);
+    });
+    std::map<std::string, ModelRecord> live;
+    for (const Write& w : writes)
+      for (const auto& id : w.op.ids) ApplyToModel(&live, w.op, id);
+    return live;
+  }
+  size_t writes() const {
     std::lock_guard<std::mutex> lock(mu_);
-    std::map<std::string, ModelRecord> out;
-    for (const auto& [id, slot] : by_id_)
-      if (slot.second) out[id] = *slot.second;
-    return out;
+    return writes_.size();
   }
 
  private:
-  using Slots = std::map<std::string, std::pair<std::string, std::optional<ModelRecord>>>;
-  Slots Snapshot() const {
+  struct Write {
+    int shard;
+    uint64_t position;
+    Op op;
+  };
+  std::vector<Write> Writes() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return by_id_;
+    return writes_;
   }
   mutable std::mutex mu_;
-  Slots by_id_;
+  std::vector<Write> writes_;
 };
 
 // One thread's clients (queue may be null when no queue URL was given).
@@ -111,66 +184,68 @@ struct Seams {
   std::unique_ptr<KvStore> kv;
 };
 
-// The delta a test producer writes for `op` (dimension kDim; deletes carry ids only).
-inline codec::Delta MakeDelta(const ShardId& shard, const Op& op, const std::string& delta_id) {
+// The producer request for `op`.
+inline ProduceRequest RequestFor(const std::string& collection, const Op& op) {
+  ProduceRequest req;
+  req.collection = collection;
+  req.op = op.op;
+  req.records.ids = op.ids;
+  if (op.op == codec::DeltaOp::kDelete) return req;
+  for (const auto& id : op.ids) {
+    if (op.embedding) {
+      auto e = EmbeddingFor(id, op.seed);
+      req.records.embeddings.insert(req.records.embeddings.end(), e.begin(), e.end());
+    }
+    if (op.document) req.records.documents.push_back(DocumentFor(id, op.seed));
+    if (op.metadata) req.records.metadatas.push_back(SentMetadata(op, id));
+  }
+  return req;
+}
+
+// Writes `op` through the real producer (sequence, create-only PUT, trigger) into a collection of
+// `shards` shards; once acknowledged, records it in `model` (may be null). Returns the
+// acknowledgement, or its error (no test failure is added: callers that inject faults expect some).
+inline Result<ProduceResult> Write(KvStore* kv, ObjectStore* objects, Queue* queue, const std::string& collection,
+                                   const Op& op, Model* model, int shards = 1) {
+  ProducerOptions opts;
+  opts.shards = shards;
+  opts.producer_id = "test-producer";
+  auto ack = Produce(kv, objects, queue, nullptr, RequestFor(collection, op), opts);
+  if (ack.ok() && model) model->Acknowledged(op, *ack, shards);
+  return ack;
+}
+
+// As Write, adding a test failure when the write is not acknowledged. Returns the first shard's
+// log position (0 on failure).
+inline uint64_t Produce(Seams* seams, const ShardId& shard, const Op& op, Model* model) {
+  auto ack = Write(seams->kv.get(), seams->objects.get(), seams->queue.get(), shard.collection, op, model, 1);
+  EXPECT_TRUE(ack.ok()) << ack.status().ToString();
+  if (!ack.ok() || ack->log_positions.empty()) return 0;
+  return ack->log_positions.front().log_position;
+}
+
+// The .cpd bytes of `op` as a producer would append them for `shard` (for tests that write log
+// entries by hand: corrupt ones, holes, races).
+inline std::string EncodeOp(const ShardId& shard, const Op& op) {
+  ProduceRequest req = RequestFor(shard.collection, op);
   codec::Delta d;
   d.meta.op = op.op;
   d.meta.collection = shard.collection;
   d.meta.shard = static_cast<uint32_t>(shard.shard);
-  d.meta.delta_id = delta_id;
-  d.meta.created_at_ms = kT0;
-  d.records.ids = op.ids;
-  if (op.op != codec::DeltaOp::kDelete) {
-    d.meta.dimension = kDim;
-    for (const auto& id : op.ids) {
-      ModelRecord r = RecordFor(id, op.seed);
-      d.records.embeddings.insert(d.records.embeddings.end(), r.embedding.begin(), r.embedding.end());
-      d.records.documents.push_back(*r.document);
-      d.records.metadatas.push_back(r.metadata);
-    }
-  }
-  return d;
-}
-
-// A message announcing delta `delta_id` of `shard` as the producer sends it (group
-// MessageGroupFor with the default group count). `dedup_id` empty: the delta id.
-inline Status SendDeltaMessage(Queue* queue, const ShardId& shard, const std::string& delta_id, size_t n,
-                               const std::string& dedup_id = "") {
-  DeltaMessage m{DeltaKey(shard, delta_id), shard, delta_id, n};
-  QueueSend send{EncodeDeltaMessage(m), MessageGroupFor(shard, delta_id, kDefaultMessageGroups),
-                 dedup_id.empty() ? delta_id : dedup_id};
-  return queue->Send(send).status();
-}
-
-// Uploads `bytes` create-only at the delta's key (an existing object is fine: a producer retry).
-inline Status PutDelta(ObjectStore* objects, const ShardId& shard, const std::string& delta_id,
-                       const std::string& bytes) {
-  PutObjectOptions create_only;
-  create_only.if_none_match_any = true;
-  auto put = objects->Put(DeltaKey(shard, delta_id), bytes, create_only);
-  if (!put.ok() && put.status().code() != StatusCode::kPreconditionFailed) return put.status();
-  return Status::Ok();
-}
-
-// As a producer: encode, PUT create-only, send; once both are acknowledged, applies the op to
-// `model` (may be null). Returns the delta id ("" on failure, with a test failure added).
-inline std::string Produce(ObjectStore* objects, Queue* queue, const ShardId& shard, const Op& op,
-                           const std::string& delta_id, Model* model) {
-  auto bytes = codec::EncodeDelta(MakeDelta(shard, op, delta_id));
+  d.meta.delta_id = "01JDQZ2XK8M5V0000000000000";
+  d.meta.created_at_ms = 1764000000000;
+  d.meta.dimension = req.records.embeddings.empty() ? 0 : kDim;
+  d.records = req.records;
+  auto bytes = codec::EncodeDelta(d);
   EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-  if (!bytes.ok()) return "";
-  Status put = PutDelta(objects, shard, delta_id, *bytes);
-  EXPECT_TRUE(put.ok()) << put.ToString();
-  if (!put.ok()) return "";
-  Status sent = SendDeltaMessage(queue, shard, delta_id, op.ids.size());
-  EXPECT_TRUE(sent.ok()) << sent.ToString();
-  if (!sent.ok()) return "";
-  if (model) model->Apply(op, delta_id);
-  return delta_id;
+  return bytes.ok() ? *bytes : std::string();
 }
-inline std::string Produce(Seams* seams, const ShardId& shard, const Op& op, const std::string& delta_id,
-                           Model* model) {
-  return Produce(seams->objects.get(), seams->queue.get(), shard, op, delta_id, model);
+
+// Sends the trigger the producer would send for entry `seq` of `shard`.
+inline Status SendTrigger(Queue* queue, const ShardId& shard, uint64_t seq) {
+  DeltaMessage m{shard, seq, seq > 0 ? LogKey(shard, seq) : std::string()};
+  QueueSend send{EncodeDeltaMessage(m), MessageGroupFor(shard), TriggerDedupId(shard, seq)};
+  return queue->Send(send).status();
 }
 
 // The version the pointer names, fetched and opened read-only; every record compared to `live`.
@@ -204,9 +279,9 @@ inline void ExpectSnapshotEquals(ObjectStore* objects, KvStore* kv, const Clock*
       ADD_FAILURE() << "unexpected record " << got->ids[i];
       continue;
     }
-    EXPECT_EQ((*got->embeddings)[i], it->second.embedding) << got->ids[i];
-    EXPECT_EQ((*got->documents)[i], it->second.document) << got->ids[i];
-    EXPECT_EQ((*got->metadatas)[i], it->second.metadata) << got->ids[i];
+    EXPECT_EQ((*got->embeddings)[i], it->second.embedding) << "stale embedding: " << got->ids[i];
+    EXPECT_EQ((*got->documents)[i], it->second.document) << "stale document: " << got->ids[i];
+    EXPECT_EQ((*got->metadatas)[i], it->second.metadata) << "stale metadata: " << got->ids[i];
   }
   for (const auto& [id, rec] : live) EXPECT_TRUE(seen.count(id)) << "acknowledged record lost: " << id;
   if (out) *out = *manifest;
@@ -229,7 +304,7 @@ inline std::vector<QueueMessage> ReceiveAll(Queue* queue, int max_calls = 20, in
   return all;
 }
 
-// IAM policy of a compactor that may only use the lease/pointer table (lease and pointer tests).
+// IAM policy of a compactor that may only use the lease/pointer/sequence table (lease and pointer tests).
 inline constexpr const char* kDynamoItemPolicy =
     R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:GetItem",)"
     R"("dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":"*"}]})";
@@ -295,15 +370,13 @@ class PipelineMotoTest : public ::testing::Test {
     s.kv = NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(Config()), kTable);
     return s;
   }
-  // Compactor options for tests: a fresh work dir, writer "c-<tag>", lease TTL, 120 s visibility,
-  // 5 s drain budget.
+  // Compactor options for tests: a fresh work dir, writer "c-<tag>", lease TTL, hole timeout 5 s.
   static CompactorOptions Options(const std::string& tag, int64_t ttl_ms) {
     CompactorOptions o;
     o.work_dir = testing::MakeTempDir("compactor-" + tag);
     o.writer_id = "c-" + tag;
     o.lease.ttl_ms = ttl_ms;
-    o.visibility_seconds = 120;
-    o.drain_budget_ms = 5000;
+    o.hole_timeout_ms = 5000;
     return o;
   }
 
