@@ -67,7 +67,9 @@ nlohmann::json ToJson(const ProduceResult& result) {
 }
 
 Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, DimensionRegistry* dimensions,
-                              const ProduceRequest& request, const ProducerOptions& options) {
+                              const ProduceRequest& request, const ProducerOptions& options,
+                              ProduceResult* appended) {
+  if (appended != nullptr) *appended = ProduceResult{};
   if (options.shards < 1) return InvalidArgument("shards: must be >= 1, got " + std::to_string(options.shards));
   CP_RETURN_IF_ERROR(ValidateShardId(ShardId{request.collection, 0}));
   const codec::DeltaRecords& r = request.records;
@@ -127,6 +129,11 @@ Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, D
     }
     result.bytes += bytes.size();
     messages.push_back({shard, seq, key});
+    if (appended != nullptr) {
+      appended->delta_keys.push_back(key);
+      appended->log_positions.push_back({shard_no, seq});
+      appended->bytes += bytes.size();
+    }
   }
   for (const DeltaMessage& m : messages) {
     QueueSend send;

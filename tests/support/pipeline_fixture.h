@@ -54,7 +54,9 @@ struct ModelRecord {
 // `metadata` say which columns the write gives (add and upsert always give an embedding);
 // `null_keys` are metadata keys sent as null (update / upsert: Chroma deletes them).
 struct Op {
-  codec::DeltaOp op;
+  Op() = default;
+  Op(codec::DeltaOp o, std::vector<std::string> i, int s = 0) : op(o), ids(std::move(i)), seed(s) {}
+  codec::DeltaOp op = codec::DeltaOp::kUpsert;
   std::vector<std::string> ids;
   int seed = 0;
   bool embedding = true;
@@ -89,11 +91,12 @@ inline void ApplyToModel(std::map<std::string, ModelRecord>* live, const Op& op,
   auto merge = [&](ModelRecord* r) {
     if (!op.metadata) return;
     nlohmann::json m = r->metadata.is_object() ? r->metadata : nlohmann::json::object();
-    for (auto& [k, v] : SentMetadata(op, id).items()) {
-      if (v.is_null()) {
-        m.erase(k);
+    const nlohmann::json sent = SentMetadata(op, id);
+    for (auto it = sent.cbegin(); it != sent.cend(); ++it) {
+      if (it.value().is_null()) {
+        m.erase(it.key());
       } else {
-        m[k] = v;
+        m[it.key()] = it.value();
       }
     }
     r->metadata = m.empty() ? nlohmann::json(nullptr) : m;
@@ -203,15 +206,18 @@ inline ProduceRequest RequestFor(const std::string& collection, const Op& op) {
 }
 
 // Writes `op` through the real producer (sequence, create-only PUT, trigger) into a collection of
-// `shards` shards; once acknowledged, records it in `model` (may be null). Returns the
-// acknowledgement, or its error (no test failure is added: callers that inject faults expect some).
+// `shards` shards; once acknowledged, records it in `model` (may be null). A failed write over
+// several shards whose producer reports deltas already appended (producer.h: they will apply) is
+// recorded for those shards. Returns the acknowledgement, or its error (no test failure is added:
+// callers that inject faults expect some).
 inline Result<ProduceResult> Write(KvStore* kv, ObjectStore* objects, Queue* queue, const std::string& collection,
                                    const Op& op, Model* model, int shards = 1) {
   ProducerOptions opts;
   opts.shards = shards;
   opts.producer_id = "test-producer";
-  auto ack = Produce(kv, objects, queue, nullptr, RequestFor(collection, op), opts);
-  if (ack.ok() && model) model->Acknowledged(op, *ack, shards);
+  ProduceResult appended;
+  auto ack = Produce(kv, objects, queue, nullptr, RequestFor(collection, op), opts, &appended);
+  if (model) model->Acknowledged(op, ack.ok() ? *ack : appended, shards);
   return ack;
 }
 

@@ -84,7 +84,12 @@ nlohmann::json ToJson(const ProduceResult& result);
 // written. Then appends and sends as described above. Errors after validation: NextSequence's,
 // ObjectStore errors naming the key (kPreconditionFailed "... voided ..." when a void marker holds
 // the key), Queue errors naming the delta key. `kv` holds the sequence items.
+// A request over several shards is one delta per shard: an error after some were appended is not
+// an acknowledgement, yet those deltas are in their logs and will be applied. `appended` (may be
+// null) then receives them (delta_keys / log_positions of the shards appended; count 0), so a caller
+// can tell the client exactly what will apply.
 Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, DimensionRegistry* dimensions,
-                              const ProduceRequest& request, const ProducerOptions& options);
+                              const ProduceRequest& request, const ProducerOptions& options,
+                              ProduceResult* appended = nullptr);
 
 }  // namespace chromapact::pipeline

@@ -1,4 +1,5 @@
-// Snapshot manifest: JSON round trip, validation, hashing a real directory, verification, diff.
+// Snapshot manifest (format 2): JSON round trip with log_position + skipped, validation naming the
+// field, format 1 refused, hashing a real directory, verification, diff, FindSkipped.
 #include "chromapact/codec/manifest.h"
 
 #include <gtest/gtest.h>
@@ -27,7 +28,8 @@ Manifest Sample() {
   m.files = {{"chroma.sqlite3", 3, Sha256Hex("abc")}, {"seg/data_level0.bin", 0, Sha256Hex("")}};
   m.record_count = 1000;
   m.dimension = 384;
-  m.applied_delta_ids = {"01JDZQ8K3M4N5P6Q7R8S9T0VWX", "01JDZQ8K3M4N5P6Q7R8S9T0VWY"};
+  m.log_position = 42;
+  m.skipped = {{5, "corrupt: CRC-32C mismatch"}, {17, "dimension 3, expected 384"}};
   m.created_at_ms = 1764585600000;
   m.writer_id = "compactor-1";
   return m;
@@ -38,7 +40,17 @@ TEST(ManifestTest, RoundTripAndShape) {
   auto text = EncodeManifest(m);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   auto j = nlohmann::json::parse(*text);
-  EXPECT_EQ(j["format_version"], 1);
+  EXPECT_EQ(j["format_version"], 2);
+  EXPECT_EQ(j["log_position"], 42);
+  EXPECT_EQ(j["skipped"][1], (nlohmann::json{{"log_position", 17}, {"reason", "dimension 3, expected 384"}}));
+  EXPECT_FALSE(j.contains("applied_delta_ids"));
+  // The documented key order (manifest.h), so that manifests diff readably.
+  std::vector<std::string> keys;
+  const auto ordered = nlohmann::ordered_json::parse(*text);
+  for (auto it = ordered.begin(); it != ordered.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"format_version", "collection", "shard", "version", "parent_version",
+                                            "files", "record_count", "dimension", "log_position", "skipped",
+                                            "created_at_ms", "writer_id"}));
   EXPECT_EQ(j["files"][1]["path"], "seg/data_level0.bin");
   EXPECT_EQ(j["files"][0]["sha256"], Sha256Hex("abc"));
   EXPECT_EQ(j["parent_version"], 6);
@@ -51,7 +63,11 @@ TEST(ManifestTest, RoundTripAndShape) {
   EXPECT_EQ(back->files, m.files);
   EXPECT_EQ(back->record_count, 1000u);
   EXPECT_EQ(back->dimension, 384u);
-  EXPECT_EQ(back->applied_delta_ids, m.applied_delta_ids);
+  EXPECT_EQ(back->log_position, 42u);
+  ASSERT_EQ(back->skipped.size(), 2u);
+  EXPECT_EQ(back->skipped[0].log_position, 5u);
+  EXPECT_EQ(back->skipped[0].reason, "corrupt: CRC-32C mismatch");
+  EXPECT_EQ(back->skipped[1].log_position, 17u);
   EXPECT_EQ(back->created_at_ms, m.created_at_ms);
   EXPECT_EQ(back->writer_id, "compactor-1");
 
@@ -63,6 +79,17 @@ TEST(ManifestTest, RoundTripAndShape) {
   back = DecodeManifest(*text);
   ASSERT_TRUE(back.ok());
   EXPECT_FALSE(back->parent_version.has_value());
+
+  // A version with nothing applied yet: position 0, no skipped entries.
+  m.log_position = 0;
+  m.skipped.clear();
+  text = EncodeManifest(m);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_TRUE(nlohmann::json::parse(*text)["skipped"].is_array());
+  back = DecodeManifest(*text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->log_position, 0u);
+  EXPECT_TRUE(back->skipped.empty());
 }
 
 TEST(ManifestTest, UnknownKeysAreIgnoredForForwardCompatibility) {
@@ -96,11 +123,19 @@ TEST(ManifestTest, ValidationNamesTheField) {
   m = Sample();
   m.parent_version = 7;
   ExpectInvalid(m, StatusCode::kInvalidArgument, "parent_version: 7 is not below version 7");
+  // skipped: positions in 1..log_position, sorted, unique.
   m = Sample();
-  m.applied_delta_ids.push_back("01JDZQ8K3M4N5P6Q7R8S9T0VWX");
-  ExpectInvalid(m, StatusCode::kInvalidArgument, "applied_delta_ids[2]: not sorted or duplicate");
-  m.applied_delta_ids.back() = "nope";
-  ExpectInvalid(m, StatusCode::kInvalidArgument, "applied_delta_ids[2]: a ULID has 26 characters");
+  m.skipped.push_back({17, "again"});
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "skipped[2].log_position: not sorted or duplicate");
+  m.skipped.back().log_position = 9;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "skipped[2].log_position: not sorted or duplicate");
+  m.skipped.back().log_position = 43;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "skipped[2].log_position: 43 not in 1..42");
+  m.skipped.back().log_position = 42;  // the last applied entry may itself be a skipped one
+  EXPECT_TRUE(ValidateManifest(m).ok());
+  m = Sample();
+  m.skipped[0].log_position = 0;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "skipped[0].log_position: 0 not in 1..42");
   m = Sample();
   m.writer_id.clear();
   ExpectInvalid(m, StatusCode::kInvalidArgument, "writer_id: must not be empty");
@@ -109,18 +144,50 @@ TEST(ManifestTest, ValidationNamesTheField) {
   m.parent_version.reset();
   ExpectInvalid(m, StatusCode::kInvalidArgument, "version: must be >= 1");
   m = Sample();
-  m.format_version = 2;
-  ExpectInvalid(m, StatusCode::kNotSupported, "format_version 2");
+  m.format_version = 1;
+  ExpectInvalid(m, StatusCode::kNotSupported, "format_version 1");
+  m.format_version = 3;
+  ExpectInvalid(m, StatusCode::kNotSupported, "format_version 3");
 }
 
 TEST(ManifestTest, DecodeErrors) {
   EXPECT_EQ(DecodeManifest("{").status().code(), StatusCode::kCorruption);
+  Result<Manifest> r = DecodeManifest("[]");
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   auto j = nlohmann::json::parse(*EncodeManifest(Sample()));
   j["format_version"] = 9;
   EXPECT_EQ(DecodeManifest(j.dump()).status().code(), StatusCode::kNotSupported);
+  // A format 1 manifest (before the ordered log: applied_delta_ids, no log_position) is not read:
+  // a reader that guessed position 0 for it would apply the whole log again on top of it.
+  j = nlohmann::json::parse(*EncodeManifest(Sample()));
+  j["format_version"] = 1;
+  j.erase("log_position");
+  j.erase("skipped");
+  j["applied_delta_ids"] = {"01JDZQ8K3M4N5P6Q7R8S9T0VWX"};
+  r = DecodeManifest(j.dump());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("format_version 1"), std::string::npos) << r.status().ToString();
+  for (const char* key : {"log_position", "skipped"}) {
+    j = nlohmann::json::parse(*EncodeManifest(Sample()));
+    j.erase(key);
+    r = DecodeManifest(j.dump());
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << key;
+    EXPECT_NE(r.status().message().find(key), std::string::npos) << r.status().ToString();
+  }
+  j = nlohmann::json::parse(*EncodeManifest(Sample()));
+  j["skipped"][1]["reason"] = 7;
+  r = DecodeManifest(j.dump());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("skipped[1]"), std::string::npos) << r.status().ToString();
+  // A stored manifest that fails validation is damaged: kCorruption, naming the field.
+  j = nlohmann::json::parse(*EncodeManifest(Sample()));
+  j["log_position"] = 10;  // below skipped[1] = 17
+  r = DecodeManifest(j.dump());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("skipped[1].log_position"), std::string::npos) << r.status().ToString();
   j = nlohmann::json::parse(*EncodeManifest(Sample()));
   j.erase("record_count");
-  auto r = DecodeManifest(j.dump());
+  r = DecodeManifest(j.dump());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   EXPECT_NE(r.status().message().find("missing key \"record_count\""), std::string::npos);
   j = nlohmann::json::parse(*EncodeManifest(Sample()));
@@ -192,19 +259,28 @@ TEST(ManifestTest, HashVerifyAndDiffARealDirectory) {
   EXPECT_EQ(HashDirectoryFiles(v1 + "/nope").status().code(), StatusCode::kNotFound);
 }
 
-TEST(ManifestTest, AppliedDeltaIds) {
+TEST(ManifestTest, FindSkipped) {
   Manifest m = Sample();
-  AddAppliedDeltaIds(
-      &m, {"01JDZQ8K3M4N5P6Q7R8S9T0VWX", "00000000010000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"});
-  EXPECT_EQ(m.applied_delta_ids.size(), 4u);
-  EXPECT_TRUE(ValidateManifest(m).ok());
-  EXPECT_TRUE(HasAppliedDelta(m, "01JDZQ8K3M4N5P6Q7R8S9T0VWY"));
-  EXPECT_FALSE(HasAppliedDelta(m, "01JDZQ8K3M4N5P6Q7R8S9T0VWZ"));
-  // "0000000001..." has time 1 ms; the 01JD... ones are in 2024; 7ZZ... is the max time.
-  EXPECT_EQ(PruneAppliedDeltaIds(&m, 1000), 1u);
-  EXPECT_EQ(m.applied_delta_ids.front(), "01JDZQ8K3M4N5P6Q7R8S9T0VWX");
-  EXPECT_EQ(PruneAppliedDeltaIds(&m, 4000000000000), 2u);
-  EXPECT_EQ(m.applied_delta_ids, (std::vector<std::string>{"7ZZZZZZZZZZZZZZZZZZZZZZZZZ"}));
+  ASSERT_NE(FindSkipped(m, 5), nullptr);
+  EXPECT_EQ(FindSkipped(m, 5)->reason, "corrupt: CRC-32C mismatch");
+  ASSERT_NE(FindSkipped(m, 17), nullptr);
+  EXPECT_EQ(FindSkipped(m, 17)->log_position, 17u);
+  for (uint64_t p : {0, 1, 4, 6, 16, 18, 42, 1000}) EXPECT_EQ(FindSkipped(m, p), nullptr) << p;
+  m.skipped.clear();
+  EXPECT_EQ(FindSkipped(m, 5), nullptr);
+  // Many entries: the binary search finds each one and nothing between them.
+  m.log_position = 3000;
+  for (uint64_t p = 2; p <= 2000; p += 2) m.skipped.push_back({p, "r" + std::to_string(p)});
+  ASSERT_TRUE(ValidateManifest(m).ok());
+  for (uint64_t p = 1; p <= 2001; ++p) {
+    const SkippedEntry* e = FindSkipped(m, p);
+    if (p % 2 == 0) {
+      ASSERT_NE(e, nullptr) << p;
+      EXPECT_EQ(e->reason, "r" + std::to_string(p));
+    } else {
+      EXPECT_EQ(e, nullptr) << p;
+    }
+  }
 }
 
 }  // namespace
