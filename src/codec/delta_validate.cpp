@@ -207,8 +207,10 @@ Status RecordValidator::CheckMetadata(size_t index, const nlohmann::json& m, siz
         if (!std::isfinite(v.get<double>())) return InvalidArgument(field + ": float is not finite");
         break;
       case nlohmann::json::value_t::null:
-        if (meta_.op != DeltaOp::kUpdate) {
-          return InvalidArgument(field + ": null (delete this key) is allowed only on update");
+        // Chroma 1.5.9 takes a null value on update and upsert (it deletes the key of an existing
+        // record; checked against the oracle, compat/pipeline/chroma_semantics_test).
+        if (meta_.op != DeltaOp::kUpdate && meta_.op != DeltaOp::kUpsert) {
+          return InvalidArgument(field + ": null (delete this key) is allowed only on update and upsert");
         }
         break;
       default:

@@ -163,7 +163,7 @@ struct DeltaHeader {
 //     embedding_given only on update, size n, at least one given record;
 //   - documents: size 0 or n, UTF-8, <= max_document_bytes; none on delete;
 //   - metadatas: size 0 or n; each an object or null; keys non-empty and not "chroma:"-prefixed;
-//     values string / integer (int64) / finite float / bool, and null only on update
+//     values string / integer (int64) / finite float / bool, and null only on update / upsert
 //     ("metadatas[4][\"price\"]: value must be str, int, float or bool (got array)");
 //     compact JSON text <= max_metadata_bytes; none on delete;
 //   - update: at least one of the columns present.

@@ -1,18 +1,22 @@
 // The whole local stack for end-to-end tests of the three real bootstraps (issue 5 item 5): one
-// moto_server with signature checking on (an IAM admin's keys), a bucket, a FIFO delta queue with a
-// FIFO DLQ (RedrivePolicy maxReceiveCount 2, short visibility timeout), a DynamoDB lease/pointer
-// table, and three `chromapact-emulator` processes on 127.0.0.1 running build/lambdas/{producer,
-// compactor,query}/bootstrap; the compactor's emulator is its SQS event source (--sqs-queue-url).
-// Helpers invoke a function over HTTP (Lambda's Invoke path) and poll with deadlines.
+// moto_server with signature checking on (an IAM admin's keys), a bucket, a FIFO trigger queue with a
+// FIFO DLQ (RedrivePolicy maxReceiveCount 2, short visibility timeout), a DynamoDB table (sequence
+// numbers, collection dimensions, leases, pointers), and three `chromapact-emulator` processes on
+// 127.0.0.1 running build/lambdas/{producer,compactor,query}/bootstrap; the compactor's emulator is
+// its SQS event source (--sqs-queue-url). Helpers invoke a function over HTTP (Lambda's Invoke path),
+// check the producer's acknowledgements (log positions increase per shard), read a shard's current
+// manifest, and compare the query function's `get` with a model, polling with deadlines.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,22 +25,38 @@
 #include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/s3.h"
 #include "chromapact/aws/sqs.h"
+#include "chromapact/codec/manifest.h"
+#include "chromapact/pipeline/clock.h"
+#include "chromapact/pipeline/kv_store.h"
+#include "chromapact/pipeline/log.h"
+#include "chromapact/pipeline/object_store_s3.h"
+#include "chromapact/pipeline/pointer.h"
+#include "chromapact/pipeline/producer.h"
+#include "chromapact/pipeline/queue.h"
 #include "chromapact/pipeline/shard_id.h"
 #include "support/moto.h"
 #include "support/paths.h"
+#include "support/pipeline_fixture.h"
 
 namespace chromapact::testing {
 
 inline constexpr const char* kStackBucket = "cp-e2e-lambdas";
-inline constexpr const char* kStackTable = "cp-e2e-lambdas-leases";
+inline constexpr const char* kStackTable = "cp-e2e-lambdas-state";
 inline constexpr int kStackShards = 2;
-// Visibility timeout of the delta queue (s): how soon a failed or crashed batch is delivered again.
-// It must exceed the lease TTL below with margin, or a redelivery after a crash finds the dead
-// compactor's lease still held, fails, and spends its last receive before the DLQ.
-inline constexpr int kStackVisibilityS = 6;
-inline constexpr int kStackLeaseTtlMs = 3000;
+// Visibility timeout of the trigger queue (s): how soon a failed batch, or one whose compactor
+// process died, is delivered again. Short, so that crash and DLQ tests stay short; a redelivery that
+// still finds a dead compactor's lease (TTL below) waits for it (CHROMAPACT_LEASE_WAIT_MS).
+inline constexpr int kStackVisibilityS = 3;
+inline constexpr int kStackLeaseTtlMs = 2000;
+// Long enough to outlast kStackLeaseTtlMs (a crashed compactor's lease), short enough that a lease
+// held on purpose makes the compactor hand its triggers off within one visibility timeout.
+inline constexpr int kStackLeaseWaitMs = 2500;
+inline constexpr int kStackHoleTimeoutMs = 2000;
+// A small budget, so that a handful of log entries already makes a cycle stop and re-arm.
+inline constexpr int kStackMaxDeltas = 3;
 inline constexpr int kStackMaxReceiveCount = 2;
-inline constexpr const char* kCrashStep = "compactor.uploaded";  // pipeline::kCompactStepUploaded
+
+using Live = std::map<std::string, pipeline::fixture::ModelRecord>;
 
 inline std::string BootstrapPath(const std::string& name) {
   return BuildDir() + "/lambdas/" + name + "/bootstrap";
@@ -137,15 +157,18 @@ class LambdaStackTest : public ::testing::Test {
         std::vector<std::string>{"--bootstrap", BootstrapPath("producer"), "--timeout", "30"},
         with({{"CHROMAPACT_CACHE_DIR", dir_ + "/producer"}}));
     ASSERT_TRUE(producer_->ok()) << producer_->error();
-    // Drain off (CHROMAPACT_DRAIN_BUDGET_MS=0): each cycle applies exactly its SQS event's records, so
-    // the receive counts the redrive policy sees are the poller's alone.
+    // The crash hook exists only with CHROMAPACT_CRASH_AT set; the armed file's first line names the
+    // step, so the placeholder below never fires by itself.
     compactor_ = std::make_unique<EmulatorProcess>(
         std::vector<std::string>{"--bootstrap", BootstrapPath("compactor"), "--timeout", "30",
                                  "--sqs-queue-url", queue_url_, "--sqs-wait-seconds", "1"},
         with({{"CHROMAPACT_CACHE_DIR", dir_ + "/compactor"},
               {"CHROMAPACT_LEASE_TTL_MS", std::to_string(kStackLeaseTtlMs)},
-              {"CHROMAPACT_DRAIN_BUDGET_MS", "0"},
-              {"CHROMAPACT_CRASH_AT", kCrashStep},
+              {"CHROMAPACT_LEASE_WAIT_MS", std::to_string(kStackLeaseWaitMs)},
+              {"CHROMAPACT_HOLE_TIMEOUT_MS", std::to_string(kStackHoleTimeoutMs)},
+              {"CHROMAPACT_MAX_DELTAS", std::to_string(kStackMaxDeltas)},
+              {"CHROMAPACT_COMMIT_MARGIN_MS", "5000"},
+              {"CHROMAPACT_CRASH_AT", "armed-file-names-the-step"},
               {"CHROMAPACT_CRASH_FILE", crash_file_}}));
     ASSERT_TRUE(compactor_->ok()) << compactor_->error();
     query_ = std::make_unique<EmulatorProcess>(
@@ -167,6 +190,9 @@ class LambdaStackTest : public ::testing::Test {
     ASSERT_TRUE(producer_ && producer_->ok() && compactor_ && compactor_->ok() && query_ && query_->ok());
     sqs_ = std::make_unique<aws::SqsClient>(moto_->Config(*admin_));
     s3_ = std::make_unique<aws::S3Client>(moto_->Config(*admin_));
+    objects_ = pipeline::NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kStackBucket);
+    kv_ = pipeline::NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)), kStackTable);
+    queue_ = pipeline::NewSqsQueue(sqs_.get(), queue_url_);
   }
 
   void TearDown() override {
@@ -182,11 +208,115 @@ class LambdaStackTest : public ::testing::Test {
   static InvokeReply Produce(const nlohmann::json& event) { return Invoke(producer_->invoke_port(), event); }
   static InvokeReply Query(const nlohmann::json& event) { return Invoke(query_->invoke_port(), event); }
 
+  // Invokes the producer and checks its acknowledgement: `n` records, one delta key per shard
+  // touched, each the log key of its log position, and every position above the last one this
+  // process saw acknowledged for that shard (the log's order is the acknowledgement order). Returns
+  // the acknowledgement (empty, with a test failure added, when it is not one).
+  static pipeline::ProduceResult ProduceOk(const nlohmann::json& event, size_t n) {
+    pipeline::ProduceResult ack;
+    const InvokeReply r = Produce(event);
+    EXPECT_TRUE(r.ok()) << r.Describe();
+    if (!r.ok()) return ack;
+    const std::string coll = event.at("collection").get<std::string>();
+    EXPECT_EQ(r.json.value("count", 0u), n) << r.body;
+    const nlohmann::json& keys = r.json["delta_keys"];
+    const nlohmann::json& positions = r.json["log_positions"];
+    EXPECT_TRUE(keys.is_array() && positions.is_array() && keys.size() == positions.size() && !keys.empty())
+        << r.body;
+    if (!keys.is_array() || !positions.is_array() || keys.size() != positions.size()) return ack;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const pipeline::ShardId shard{coll, positions[i].value("shard", -1)};
+      const uint64_t pos = positions[i].value("log_position", uint64_t{0});
+      EXPECT_TRUE(shard.shard >= 0 && shard.shard < kStackShards) << r.body;
+      EXPECT_EQ(keys[i].get<std::string>(), pipeline::LogKey(shard, pos)) << r.body;
+      uint64_t& last = last_position_[shard.ToString()];
+      EXPECT_GT(pos, last) << "log positions of " << shard.ToString() << " must increase: " << r.body;
+      last = std::max(last, pos);
+      ack.delta_keys.push_back(keys[i].get<std::string>());
+      ack.log_positions.push_back({shard.shard, pos});
+    }
+    ack.count = n;
+    return ack;
+  }
+  // Records that the test itself appended `pos` to `shard`'s log (after the producer's positions).
+  static void NotePosition(const pipeline::ShardId& shard, uint64_t pos) {
+    uint64_t& last = last_position_[shard.ToString()];
+    last = std::max(last, pos);
+  }
+
   // The query function's count of `collection`; nullopt while it has no snapshot (or on any error).
   static std::optional<int64_t> Count(const std::string& collection) {
     const InvokeReply r = Query({{"collection", collection}, {"action", "count"}});
     if (!r.ok() || !r.json.is_object() || !r.json.contains("count")) return std::nullopt;
     return r.json["count"].get<int64_t>();
+  }
+
+  // What the query function's `get` returns for `collection` (all columns; only `ids` when given),
+  // in answer order into `ids_out`; an error text when it answers none.
+  static Result<Live> GetAll(const std::string& collection, std::vector<std::string>* ids_out = nullptr,
+                             const std::optional<std::vector<std::string>>& ids = std::nullopt) {
+    nlohmann::json e = {{"collection", collection},
+                        {"action", "get"},
+                        {"include", {"embeddings", "documents", "metadatas"}}};
+    if (ids) e["ids"] = *ids;
+    const InvokeReply r = Query(e);
+    if (!r.ok()) return Unavailable(r.Describe());
+    Live m;
+    const nlohmann::json& j = r.json;
+    for (size_t i = 0; i < j["ids"].size(); ++i) {
+      pipeline::fixture::ModelRecord rec;
+      for (const auto& x : j["embeddings"][i]) rec.embedding.push_back(x.get<float>());
+      if (j["documents"][i].is_string()) rec.document = j["documents"][i].get<std::string>();
+      rec.metadata = j["metadatas"][i];
+      m[j["ids"][i].get<std::string>()] = rec;
+      if (ids_out) ids_out->push_back(j["ids"][i].get<std::string>());
+    }
+    return m;
+  }
+
+  // Polls the query function until `collection` holds exactly `live` (deadline `timeout`); then
+  // compares once more record by record with readable failures, and checks count.
+  static void ExpectEventually(const std::string& collection, const Live& live, std::chrono::seconds timeout) {
+    const bool done = WaitFor(
+        [&] {
+          auto got = GetAll(collection);
+          return got.ok() && *got == live;
+        },
+        timeout);
+    std::vector<std::string> ids;
+    auto got = GetAll(collection, &ids);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(done) << "collection " << collection << " did not reach the model within " << timeout.count()
+                      << " s";
+    EXPECT_EQ(ids.size(), live.size()) << "every record exactly once";
+    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "duplicate ids";
+    for (const auto& [id, rec] : live) {
+      auto it = got->find(id);
+      if (it == got->end()) {
+        ADD_FAILURE() << "acknowledged record missing: " << id;
+        continue;
+      }
+      EXPECT_EQ(it->second.embedding, rec.embedding) << id;
+      EXPECT_EQ(it->second.document, rec.document) << id;
+      EXPECT_EQ(it->second.metadata, rec.metadata) << id;
+    }
+    for (const auto& [id, rec] : *got) EXPECT_TRUE(live.count(id)) << "unexpected record " << id;
+    EXPECT_EQ(Count(collection), static_cast<int64_t>(live.size()));
+  }
+
+  // The manifest of the version `shard`'s pointer names; nullopt (with a failure) when none.
+  std::optional<codec::Manifest> CurrentManifest(const pipeline::ShardId& shard) {
+    pipeline::PointerTable pointers(kv_.get(), pipeline::SystemClock::Default());
+    auto ptr = pointers.Read(shard);
+    EXPECT_TRUE(ptr.ok() && ptr->has_value()) << shard.ToString() << ": no pointer";
+    if (!ptr.ok() || !ptr->has_value()) return std::nullopt;
+    auto text = s3_->GetObject(kStackBucket, (*ptr)->manifest_key);
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    if (!text.ok()) return std::nullopt;
+    auto m = codec::DecodeManifest(text->body);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    if (!m.ok()) return std::nullopt;
+    return *m;
   }
 
   // Every key under `prefix` in the bucket.
@@ -209,20 +339,22 @@ class LambdaStackTest : public ::testing::Test {
     if (!a.ok() || a->count(name) == 0) return -1;
     return std::stoll((*a)[name]);
   }
+  // Messages in the queue, visible or in flight.
+  int64_t InQueue(const std::string& url) {
+    return QueueNumber(url, "ApproximateNumberOfMessages") +
+           QueueNumber(url, "ApproximateNumberOfMessagesNotVisible");
+  }
 
-  static std::unique_ptr<MotoServer> moto_;
-  static std::optional<aws::Credentials> admin_;
-  static std::string queue_url_, dlq_url_, dir_, crash_file_;
-  static std::unique_ptr<EmulatorProcess> producer_, compactor_, query_;
+  static inline std::unique_ptr<MotoServer> moto_;
+  static inline std::optional<aws::Credentials> admin_;
+  static inline std::string queue_url_, dlq_url_, dir_, crash_file_;
+  static inline std::unique_ptr<EmulatorProcess> producer_, compactor_, query_;
+  static inline std::map<std::string, uint64_t> last_position_;  // by ShardId::ToString
   std::unique_ptr<aws::SqsClient> sqs_;
   std::unique_ptr<aws::S3Client> s3_;
+  std::unique_ptr<pipeline::ObjectStore> objects_;  // the bucket, as the pipeline sees it
+  std::unique_ptr<pipeline::KvStore> kv_;           // the table
+  std::unique_ptr<pipeline::Queue> queue_;          // the trigger queue
 };
-
-inline std::unique_ptr<MotoServer> LambdaStackTest::moto_;
-inline std::optional<aws::Credentials> LambdaStackTest::admin_;
-inline std::string LambdaStackTest::queue_url_, LambdaStackTest::dlq_url_, LambdaStackTest::dir_,
-    LambdaStackTest::crash_file_;
-inline std::unique_ptr<EmulatorProcess> LambdaStackTest::producer_, LambdaStackTest::compactor_,
-    LambdaStackTest::query_;
 
 }  // namespace chromapact::testing

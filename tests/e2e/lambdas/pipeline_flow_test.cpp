@@ -1,35 +1,30 @@
-// End to end through the real bootstraps (issue 5 item 5): producer -> S3 deltas + FIFO messages ->
-// the compactor's emulator polling SQS (moto, signature checking on) -> snapshots + DynamoDB pointer
-// -> the query function, every hop a real process over real HTTP (lambda_stack.h). Checks:
-// produce/compact/query (own nearest neighbour, documents, metadatas, where / where_document), upsert
-// and delete after the next compaction, malformed producer events (typed errors naming the field,
-// nothing written), corrupt deltas reaching the DLQ after maxReceiveCount while their batch-mates
-// commit, and a compactor process killed at a named step (CHROMAPACT_CRASH_AT) losing nothing.
+// End to end through the real bootstraps (issue 5 item 5): producer -> the shard's log in S3
+// (sequence numbers from DynamoDB) + FIFO triggers -> the compactor's emulator polling SQS (moto,
+// signature checking on) -> snapshots + DynamoDB pointer -> the query function, every hop a real
+// process over real HTTP (lambda_stack.h). Checks: produce/compact/query (own nearest neighbour,
+// documents, metadatas, where / where_document), upsert and delete after the next compaction,
+// acknowledgements whose log positions increase, malformed or wrong-dimension producer events
+// (typed errors naming the field, nothing written), the compactor's manual / scheduled / bad
+// events, and lease contention: waited out when short, triggers handed off (not failed towards the
+// DLQ) when long. Ordering, corrupt log entries, holes, budgets and crashes: ordered_log_test.cpp.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "chromapact/codec/delta.h"
-#include "chromapact/codec/ulid.h"
-#include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/clock.h"
-#include "chromapact/pipeline/delta_message.h"
-#include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/lease.h"
-#include "chromapact/pipeline/producer.h"
 #include "lambda_stack.h"
 
 namespace chromapact::testing {
 namespace {
 
 using nlohmann::json;
-using pipeline::kCompactStepCommitted;
 using std::chrono::seconds;
+using Record = pipeline::fixture::ModelRecord;
 
 constexpr int kDim = 8;
 
@@ -42,23 +37,13 @@ std::vector<float> Vec(int n) {
   return v;
 }
 
-struct Record {
-  std::vector<float> embedding;
-  std::string document;
-  json metadata;
-  bool operator==(const Record& o) const {
-    return embedding == o.embedding && document == o.document && metadata == o.metadata;
-  }
-};
-using Model = std::map<std::string, Record>;
-
-// A producer event writing `recs` (ids in map order) with `operation`.
-json WriteEvent(const std::string& collection, const std::string& operation, const Model& recs) {
+// A producer event writing `recs` (ids in map order) with `operation`; every record gives every column.
+json WriteEvent(const std::string& collection, const std::string& operation, const Live& recs) {
   json e = {{"collection", collection}, {"operation", operation}};
   for (const auto& [id, r] : recs) {
     e["ids"].push_back(id);
     e["embeddings"].push_back(r.embedding);
-    e["documents"].push_back(r.document);
+    e["documents"].push_back(*r.document);
     e["metadatas"].push_back(r.metadata);
   }
   return e;
@@ -70,73 +55,18 @@ float SquaredL2(const std::vector<float>& a, const std::vector<float>& b) {
   return d;
 }
 
+// `n` ids "<prefix><i>" that ShardForId puts in `shard`.
+std::vector<std::string> IdsInShard(const std::string& prefix, int shard, size_t n) {
+  std::vector<std::string> ids;
+  for (int i = 0; ids.size() < n; ++i) {
+    const std::string id = prefix + std::to_string(i);
+    if (pipeline::ShardForId(id, kStackShards) == shard) ids.push_back(id);
+  }
+  return ids;
+}
+
 class PipelineFlowTest : public LambdaStackTest {
  protected:
-  // Invokes the producer; expects success and `n` records acknowledged. Applies `recs` to `model`.
-  void ProduceOk(const json& event, size_t n, Model* model = nullptr, const Model* recs = nullptr) {
-    const InvokeReply r = Produce(event);
-    ASSERT_TRUE(r.ok()) << r.Describe();
-    EXPECT_EQ(r.json.value("count", 0u), n) << r.body;
-    ASSERT_TRUE(r.json["delta_keys"].is_array()) << r.body;
-    EXPECT_GE(r.json["delta_keys"].size(), 1u);
-    for (const auto& k : r.json["delta_keys"]) {
-      EXPECT_EQ(k.get<std::string>().rfind("deltas/" + event["collection"].get<std::string>() + "/", 0), 0u)
-          << k;
-    }
-    if (model && recs) {
-      for (const auto& [id, rec] : *recs) (*model)[id] = rec;
-    }
-  }
-
-  // Everything the query function returns for `collection` (get, all columns), or an error text.
-  static Result<Model> GetAll(const std::string& collection, std::vector<std::string>* ids_out = nullptr) {
-    const InvokeReply r = Query({{"collection", collection},
-                                 {"action", "get"},
-                                 {"include", {"embeddings", "documents", "metadatas"}}});
-    if (!r.ok()) return Unavailable(r.Describe());
-    Model m;
-    const json& j = r.json;
-    for (size_t i = 0; i < j["ids"].size(); ++i) {
-      Record rec;
-      for (const auto& x : j["embeddings"][i]) rec.embedding.push_back(x.get<float>());
-      rec.document = j["documents"][i].is_string() ? j["documents"][i].get<std::string>() : "<null>";
-      rec.metadata = j["metadatas"][i];
-      m[j["ids"][i].get<std::string>()] = rec;
-      if (ids_out) ids_out->push_back(j["ids"][i].get<std::string>());
-    }
-    return m;
-  }
-
-  // Polls the query function until `collection` holds exactly `model` (deadline `timeout`); then
-  // compares once more with a readable failure.
-  void ExpectEventually(const std::string& collection, const Model& model, seconds timeout) {
-    const bool done = WaitFor(
-        [&] {
-          auto got = GetAll(collection);
-          return got.ok() && *got == model;
-        },
-        timeout);
-    std::vector<std::string> ids;
-    auto got = GetAll(collection, &ids);
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    EXPECT_TRUE(done) << "collection " << collection << " did not reach the model within " << timeout.count()
-                      << " s";
-    EXPECT_EQ(ids.size(), model.size()) << "every record exactly once";
-    EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), ids.size()) << "duplicate ids";
-    for (const auto& [id, rec] : model) {
-      auto it = got->find(id);
-      if (it == got->end()) {
-        ADD_FAILURE() << "acknowledged record missing: " << id;
-        continue;
-      }
-      EXPECT_EQ(it->second.embedding, rec.embedding) << id;
-      EXPECT_EQ(it->second.document, rec.document) << id;
-      EXPECT_EQ(it->second.metadata, rec.metadata) << id;
-    }
-    for (const auto& [id, rec] : *got) EXPECT_TRUE(model.count(id)) << "unexpected record " << id;
-    EXPECT_EQ(Count(collection), static_cast<int64_t>(model.size()));
-  }
-
   static std::vector<std::string> GetIds(const std::string& collection, const json& filters) {
     json e = {{"collection", collection}, {"action", "get"}, {"include", json::array()}};
     e.update(filters);
@@ -150,13 +80,7 @@ class PipelineFlowTest : public LambdaStackTest {
     return ids;
   }
 
-  // Messages in the queue, visible or in flight.
-  int64_t InQueue(const std::string& url) {
-    return QueueNumber(url, "ApproximateNumberOfMessages") +
-           QueueNumber(url, "ApproximateNumberOfMessagesNotVisible");
-  }
-
-  static std::vector<std::string> IdsWhere(const Model& m, const std::function<bool(const Record&)>& pred) {
+  static std::vector<std::string> IdsWhere(const Live& m, const std::function<bool(const Record&)>& pred) {
     std::vector<std::string> ids;
     for (const auto& [id, r] : m)
       if (pred(r)) ids.push_back(id);
@@ -166,16 +90,18 @@ class PipelineFlowTest : public LambdaStackTest {
 
 TEST_F(PipelineFlowTest, ProduceCompactQuery) {
   const std::string coll = "flow";
-  Model model;
+  Live model;
   for (int b = 0; b < 3; ++b) {
-    Model batch;
+    Live batch;
     for (int i = 0; i < 20; ++i) {
       const std::string id = "flow-" + std::to_string(b) + "-" + std::to_string(i);
       batch[id] = {Vec(b * 20 + i),
                    "doc " + id + (i % 5 == 0 ? " alpha" : " beta"),
                    {{"batch", b}, {"i", i}, {"parity", i % 2 == 0 ? "even" : "odd"}}};
     }
-    ProduceOk(WriteEvent(coll, b == 0 ? "add" : "upsert", batch), 20, &model, &batch);
+    const pipeline::ProduceResult ack = ProduceOk(WriteEvent(coll, b == 0 ? "add" : "upsert", batch), 20);
+    EXPECT_EQ(ack.log_positions.size(), static_cast<size_t>(kStackShards)) << "20 ids touch both shards";
+    for (const auto& [id, r] : batch) model[id] = r;
   }
   // The compactor runs from SQS on its own; poll the query function's count.
   ASSERT_TRUE(WaitFor([&] { return Count(coll) == static_cast<int64_t>(model.size()); }, seconds(40)))
@@ -196,7 +122,7 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
     ASSERT_EQ(r.json["ids"][i].size(), 1u);
     EXPECT_EQ(r.json["ids"][i][0], order[i]);
     EXPECT_NEAR(r.json["distances"][i][0].get<double>(), 0.0, 1e-6) << order[i];
-    EXPECT_EQ(r.json["documents"][i][0], model[order[i]].document);
+    EXPECT_EQ(r.json["documents"][i][0], *model[order[i]].document);
     EXPECT_EQ(r.json["metadatas"][i][0], model[order[i]].metadata);
   }
 
@@ -206,7 +132,7 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
   EXPECT_EQ(GetIds(coll, {{"where", {{"$and", {{{"batch", 1}}, {{"i", {{"$lt", 5}}}}}}}}}),
             IdsWhere(model, [](const Record& x) { return x.metadata["batch"] == 1 && x.metadata["i"] < 5; }));
   const auto alpha =
-      IdsWhere(model, [](const Record& x) { return x.document.find("alpha") != std::string::npos; });
+      IdsWhere(model, [](const Record& x) { return x.document->find("alpha") != std::string::npos; });
   EXPECT_EQ(alpha.size(), 12u);
   EXPECT_EQ(GetIds(coll, {{"where_document", {{"$contains", "alpha"}}}}), alpha);
   EXPECT_EQ(GetIds(coll, {{"ids", {"flow-2-3", "flow-0-0", "no-such-id"}}}),
@@ -224,7 +150,7 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
   ASSERT_TRUE(fq.ok()) << fq.Describe();
   std::vector<float> brute;
   for (const auto& [id, x] : model) {
-    if (x.metadata["parity"] == "even" && x.document.find("beta") != std::string::npos)
+    if (x.metadata["parity"] == "even" && x.document->find("beta") != std::string::npos)
       brute.push_back(SquaredL2(probe, x.embedding));
   }
   std::sort(brute.begin(), brute.end());
@@ -258,20 +184,22 @@ TEST_F(PipelineFlowTest, ProduceCompactQuery) {
 
 TEST_F(PipelineFlowTest, UpsertAndDeleteVisibleAfterTheNextCompaction) {
   const std::string coll = "mutate";
-  Model model, first;
+  Live model, first;
   for (int i = 0; i < 10; ++i) {
     const std::string id = "m-" + std::to_string(i);
     first[id] = {Vec(100 + i), "doc " + id, {{"v", 1}, {"i", i}}};
   }
-  ProduceOk(WriteEvent(coll, "add", first), 10, &model, &first);
+  ProduceOk(WriteEvent(coll, "add", first), 10);
+  model = first;
   ExpectEventually(coll, model, seconds(40));
 
-  Model changed;  // two changed records (vector, document, metadata) and one new one
+  Live changed;  // two changed records (vector, document, metadata: the same keys) and one new one
   for (int i : {1, 2, 10}) {
     const std::string id = "m-" + std::to_string(i);
     changed[id] = {Vec(200 + i), "doc " + id + " v2", {{"v", 2}, {"i", i}}};
   }
-  ProduceOk(WriteEvent(coll, "upsert", changed), 3, &model, &changed);
+  ProduceOk(WriteEvent(coll, "upsert", changed), 3);
+  for (const auto& [id, r] : changed) model[id] = r;
   ProduceOk({{"collection", coll}, {"operation", "delete"}, {"ids", {"m-3", "m-4"}}}, 2);
   model.erase("m-3");
   model.erase("m-4");
@@ -290,13 +218,12 @@ TEST_F(PipelineFlowTest, UpsertAndDeleteVisibleAfterTheNextCompaction) {
 
 TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
   const std::string coll = "malformed";
-  const auto before = Keys("deltas/");
   struct Case {
     std::string name, body, field;
   };
   const std::vector<Case> cases = {
       {"missing ids", json({{"collection", coll}, {"embeddings", json::array({Vec(1)})}}).dump(), "ids"},
-      {"wrong dimension",
+      {"mixed dimensions",
        json({{"collection", coll},
              {"ids", {"a", "b"}},
              {"embeddings", {Vec(1), std::vector<float>(kDim - 1, 0.5f)}}})
@@ -326,28 +253,63 @@ TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
     EXPECT_NE(r.error_message().find(c.field), std::string::npos)
         << c.name << ": the message should name " << c.field << ": " << r.error_message();
   }
-  // Nothing was written: no delta object, no snapshot, the collection does not exist.
-  EXPECT_EQ(Keys("deltas/"), before);
+  // Nothing was written: no log entry, no sequence number taken, the collection does not exist.
   EXPECT_TRUE(Keys("deltas/" + coll + "/").empty());
+  for (int s = 0; s < kStackShards; ++s) {
+    auto last = pipeline::LastSequence(kv_.get(), {coll, s});
+    ASSERT_TRUE(last.ok()) << last.status().ToString();
+    EXPECT_EQ(*last, 0u) << "shard " << s;
+  }
   const InvokeReply count = Query({{"collection", coll}, {"action", "count"}});
   EXPECT_EQ(count.error_type(), "NotFound") << count.Describe();
-  // The producer is still serving (a bad event is an error result, not a crash).
-  Model ok = {{"ok-0", {Vec(7), "fine", {{"k", 1}}}}};
-  ProduceOk(WriteEvent("malformed-ok", "upsert", ok), 1);
+
+  // The producer is still serving (a bad event is an error result, not a crash). Its first write
+  // fixes the collection's dimension; a later request of another dimension is refused before
+  // anything is appended, with Chroma's message.
+  const std::string ok_coll = "malformed-ok";
+  const Live ok = {{"ok-0", {Vec(7), "fine", {{"k", 1}}}}};
+  ProduceOk(WriteEvent(ok_coll, "upsert", ok), 1);
+  const auto before = Keys("deltas/" + ok_coll + "/");
+  const InvokeReply other_dim =
+      Produce({{"collection", ok_coll}, {"ids", {"ok-1"}}, {"embeddings", {std::vector<float>(kDim - 1, 1.0f)}}});
+  EXPECT_EQ(other_dim.error_type(), "InvalidArgument") << other_dim.Describe();
+  EXPECT_NE(other_dim.error_message().find("embeddings: Collection expecting embedding with dimension of " +
+                                           std::to_string(kDim) + ", got " + std::to_string(kDim - 1)),
+            std::string::npos)
+      << other_dim.Describe();
+  EXPECT_EQ(Keys("deltas/" + ok_coll + "/"), before);
+  ExpectEventually(ok_coll, ok, seconds(30));  // and the refused write never shows up
 }
 
 TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOnes) {
   const int port = compactor_->invoke_port();  // the same function the SQS poller invokes
-  // A manual drain-only cycle per shard (drain is off here, so nothing to apply: both shards OK).
-  const InvokeReply manual = Invoke(port, {{"action", "compact"}, {"collection", "flow"}});
+  const std::string coll = "manual";
+  Live model;
+  for (int s = 0; s < kStackShards; ++s) {
+    for (const auto& id : IdsInShard("man-" + std::to_string(s) + "-", s, 2)) model[id] = {Vec(700 + s), id, {{"s", s}}};
+  }
+  ProduceOk(WriteEvent(coll, "add", model), model.size());
+  ExpectEventually(coll, model, seconds(30));
+  // A manual cycle per shard once the triggers were handled: nothing left to apply, each shard at
+  // the version and log position its last cycle committed.
+  const InvokeReply manual = Invoke(port, {{"action", "compact"}, {"collection", coll}});
   ASSERT_TRUE(manual.ok()) << manual.Describe();
   ASSERT_EQ(manual.json["cycles"].size(), static_cast<size_t>(kStackShards)) << manual.body;
   for (int s = 0; s < kStackShards; ++s) {
-    EXPECT_EQ(manual.json["cycles"][s]["shard"], "flow#" + std::to_string(s)) << manual.body;
-    EXPECT_EQ(manual.json["cycles"][s]["status"], "OK") << manual.body;
+    const json& c = manual.json["cycles"][s];
+    EXPECT_EQ(c["shard"], coll + "#" + std::to_string(s)) << manual.body;
+    EXPECT_EQ(c["status"], "OK") << manual.body;
+    EXPECT_EQ(c["applied"], 0) << manual.body;
+    EXPECT_EQ(c["skipped"], 0) << manual.body;
+    EXPECT_EQ(c["rearmed"], false) << manual.body;
+    EXPECT_EQ(c["log_position"], last_position_[coll + "#" + std::to_string(s)]) << manual.body;
+    auto m = CurrentManifest({coll, s});
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(c["version"], 0) << "no new version: " << manual.body;
+    EXPECT_EQ(m->log_position, c["log_position"].get<uint64_t>()) << manual.body;
   }
   // A scheduled event with no CHROMAPACT_COLLECTION configured, an unknown action, a record whose
-  // body is no delta message: typed errors / a batch item failure, and the function keeps serving.
+  // body is no trigger: typed errors / a batch item failure, and the function keeps serving.
   const InvokeReply scheduled = Invoke(port, {{"version", "0"},
                                               {"source", "aws.events"},
                                               {"detail-type", "Scheduled Event"},
@@ -361,7 +323,7 @@ TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOn
   const InvokeReply records = Invoke(
       port,
       {{"Records",
-        json::array({{{"messageId", "m-1"}, {"receiptHandle", "r-1"}, {"body", "not a delta message"}}})}});
+        json::array({{{"messageId", "m-1"}, {"receiptHandle", "r-1"}, {"body", "not a trigger"}}})}});
   ASSERT_TRUE(records.ok()) << records.Describe();
   EXPECT_EQ(records.json, json::parse(R"({"batchItemFailures": [{"itemIdentifier": "m-1"}]})"));
   const InvokeReply broken = InvokeRaw(port, "{\"Records\": [");
@@ -370,13 +332,9 @@ TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOn
 }
 
 // Another compactor holds shard 0's lease for a short while: the bootstrap waits it out
-// (CHROMAPACT_LEASE_WAIT_MS) and then runs the cycle itself, instead of failing (which, for an SQS
-// event, would hand healthy messages back and count a receive towards the DLQ).
+// (CHROMAPACT_LEASE_WAIT_MS) and then runs the cycle itself.
 TEST_F(PipelineFlowTest, CompactorWaitsOutALeaseHeldByAnotherCompactor) {
-  aws::DynamoDbClient ddb(moto_->Config(*admin_));
-  auto kv = pipeline::NewDynamoKvStore(&ddb, kStackTable);
-  pipeline::SystemClock clock;
-  pipeline::LeaseTable leases(kv.get(), &clock, pipeline::LeaseOptions{1500});
+  pipeline::LeaseTable leases(kv_.get(), pipeline::SystemClock::Default(), pipeline::LeaseOptions{1000});
   const pipeline::ShardId held{"leasewait", 0};
   auto other = leases.Acquire(held, "another-compactor");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
@@ -393,175 +351,37 @@ TEST_F(PipelineFlowTest, CompactorWaitsOutALeaseHeldByAnotherCompactor) {
   EXPECT_EQ((*state)->owner, "");
 }
 
-TEST_F(PipelineFlowTest, CorruptDeltasReachTheDlqWhileTheirBatchMatesCommit) {
-  const std::string coll = "corrupt";
-  Model model, seed;
-  for (int i = 0; i < 6; ++i)
-    seed["k-" + std::to_string(i)] = {Vec(500 + i), "seed " + std::to_string(i), {{"i", i}}};
-  const InvokeReply produced = Produce(WriteEvent(coll, "upsert", seed));
-  ASSERT_TRUE(produced.ok()) << produced.Describe();
-  model = seed;
-  ExpectEventually(coll, model, seconds(40));
+// Another compactor holds the shard's lease far longer than CHROMAPACT_LEASE_WAIT_MS: each
+// invocation hands the trigger off (a new trigger, the old one deleted) instead of failing it, so
+// the trigger goes round and round without a receive counting towards the DLQ; once the lease is
+// released, the write is applied.
+TEST_F(PipelineFlowTest, ALeaseHeldLongerThanTheWaitHandsTheTriggerOffInsteadOfFailingIt) {
+  const std::string coll = "handoff";
+  const pipeline::ShardId shard{coll, 0};
+  pipeline::LeaseTable leases(kv_.get(), pipeline::SystemClock::Default(), pipeline::LeaseOptions{60000});
+  auto other = leases.Acquire(shard, "another-compactor");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
   const int64_t dlq_before = InQueue(dlq_url_);
-
-  // A truncated copy of a real delta the producer wrote, and a garbage object, each announced by a
-  // valid-looking message; between them two good deltas of three records each, all in one batch.
-  const std::string real_key = produced.json["delta_keys"][0];
-  auto real = s3_->GetObject(kStackBucket, real_key);
-  ASSERT_TRUE(real.ok()) << real.status().ToString();
-  const int real_shard = std::stoi(real_key.substr(std::string("deltas/" + coll + "/").size()));
-  struct Planned {
-    pipeline::ShardId shard;
-    std::string delta_id, bytes;
-    size_t count;
+  auto batches = [&] {
+    const std::string log = compactor_->Log();
+    size_t n = 0;
+    for (size_t p = log.find("sqs: RequestId"); p != std::string::npos; p = log.find("sqs: RequestId", p + 1)) ++n;
+    return n;
   };
-  std::vector<Planned> plan;
-  auto new_id = [] {
-    auto id = codec::NewUlid();
-    EXPECT_TRUE(id.ok());
-    return id.ok() ? *id : std::string();
-  };
-  Model mates;
-  for (int m = 0; m < 2; ++m) {
-    codec::Delta d;
-    d.meta.op = codec::DeltaOp::kUpsert;
-    d.meta.collection = coll;
-    d.meta.shard = 0;
-    d.meta.delta_id = new_id();
-    d.meta.created_at_ms = 1764000000000;
-    d.meta.dimension = kDim;
-    for (int i = 0; i < 40 && d.records.ids.size() < 3; ++i) {  // ids that live in shard 0
-      const std::string id = "mate-" + std::to_string(m) + "-" + std::to_string(i);
-      if (pipeline::ShardForId(id, kStackShards) != 0) continue;
-      const Record rec{Vec(600 + m * 40 + i), "mate " + id, {{"mate", m}}};
-      d.records.ids.push_back(id);
-      d.records.embeddings.insert(d.records.embeddings.end(), rec.embedding.begin(), rec.embedding.end());
-      d.records.documents.push_back(rec.document);
-      d.records.metadatas.push_back(rec.metadata);
-      mates[id] = rec;
-    }
-    ASSERT_EQ(d.records.ids.size(), 3u);
-    auto bytes = codec::EncodeDelta(d);
-    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
-    plan.push_back({{coll, 0}, d.meta.delta_id, *bytes, 3});
-    if (m == 0) plan.push_back({{coll, 0}, new_id(), "this is not a chromapact delta", 4});
-  }
-  plan.push_back({{coll, real_shard}, new_id(), real->body.substr(0, real->body.size() / 2), seed.size()});
-  std::vector<aws::SendMessageBatchEntry> entries;
-  std::set<std::string> bad_keys;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    const std::string key = pipeline::DeltaKey(plan[i].shard, plan[i].delta_id);
-    auto put = s3_->PutObject(kStackBucket, key, plan[i].bytes);
-    ASSERT_TRUE(put.ok()) << put.status().ToString();
-    if (i == 1 || i == 3) bad_keys.insert(key);
-    aws::SendMessageBatchEntry e;
-    e.id = "m" + std::to_string(i);
-    e.body = pipeline::EncodeDeltaMessage({key, plan[i].shard, plan[i].delta_id, plan[i].count});
-    e.message_group_id = plan[i].shard.ToString();
-    e.message_deduplication_id = plan[i].delta_id;
-    entries.push_back(e);
-  }
-  auto sent = sqs_->SendMessageBatch(queue_url_, entries);
-  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
-  ASSERT_TRUE(sent->failed.empty());
-  for (const auto& [id, rec] : mates) model[id] = rec;
+  const size_t batches_before = batches();
 
-  // The batch-mates commit (on the first delivery: they do not wait for the bad ones).
+  Live model;
+  for (const auto& id : IdsInShard("h-", 0, 3)) model[id] = {Vec(800 + static_cast<int>(model.size())), id, {{"h", 1}}};
+  ProduceOk(WriteEvent(coll, "upsert", model), model.size());
+  // More deliveries than maxReceiveCount allows one message: each was a fresh, re-armed trigger.
+  ASSERT_TRUE(WaitFor([&] { return batches() >= batches_before + kStackMaxReceiveCount + 1; }, seconds(30)))
+      << "the trigger was not handed off repeatedly";
+  EXPECT_EQ(Query({{"collection", coll}, {"action", "count"}}).error_type(), "NotFound")
+      << "nothing can commit while another compactor holds the lease";
+  ASSERT_TRUE(leases.Release(*other).ok());
   ExpectEventually(coll, model, seconds(30));
-  // The bad ones fail every delivery and, after maxReceiveCount, move to the DLQ.
-  ASSERT_TRUE(WaitFor([&] { return InQueue(dlq_url_) >= dlq_before + 2; }, seconds(45)))
-      << "DLQ holds " << InQueue(dlq_url_);
-  std::set<std::string> in_dlq;
-  WaitFor(
-      [&] {
-        aws::ReceiveMessageRequest req;
-        req.queue_url = dlq_url_;
-        req.max_number_of_messages = 10;
-        req.wait_time_seconds = 1;
-        req.visibility_timeout = 60;
-        req.system_attribute_names = {"All"};
-        auto got = sqs_->ReceiveMessage(req);
-        if (got.ok()) {
-          for (const auto& m : *got) {
-            auto dm = pipeline::ParseDeltaMessage(m.body);
-            if (dm.ok() && dm->shard.collection == coll) in_dlq.insert(dm->delta_key);
-            EXPECT_GE(std::stoi(m.attributes.count("ApproximateReceiveCount")
-                                    ? m.attributes.at("ApproximateReceiveCount")
-                                    : "99"),
-                      kStackMaxReceiveCount);
-          }
-        }
-        return in_dlq.size() >= bad_keys.size();
-      },
-      seconds(10));
-  EXPECT_EQ(in_dlq, bad_keys);
-  // Nothing of it is left in the delta queue, and the collection still equals the model.
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        return QueueNumber(queue_url_, "ApproximateNumberOfMessages") == 0 &&
-               QueueNumber(queue_url_, "ApproximateNumberOfMessagesNotVisible") == 0;
-      },
-      seconds(15)));
-  ExpectEventually(coll, model, seconds(1));
-}
-
-TEST_F(PipelineFlowTest, CompactorKilledMidInvocationLosesNothing) {
-  const std::string coll = "crash";
-  const int64_t dlq_before = InQueue(dlq_url_);
-  { std::ofstream(crash_file_) << kCrashStep << "\n"; }  // the next cycle reaching it _exit()s
-  Model model;
-  for (int b = 0; b < 3; ++b) {
-    Model batch;
-    for (int i = 0; i < 8; ++i) {
-      const std::string id = "c-" + std::to_string(b * 8 + i);
-      batch[id] = {Vec(300 + b * 8 + i), "crash " + id, {{"batch", b}}};
-    }
-    ProduceOk(WriteEvent(coll, "upsert", batch), 8, &model, &batch);
-  }
-  // Later writes of the same ids: under moto's FIFO redelivery order (aws-notes.md §9) they may be
-  // delivered before the batches they overwrite; last writer by ULID must still win.
-  Model later;
-  for (int i = 0; i < 4; ++i) later["c-" + std::to_string(i)] = {Vec(400 + i), "crash v2", {{"batch", 9}}};
-  ProduceOk(WriteEvent(coll, "upsert", later), 4, &model, &later);
-  ProduceOk({{"collection", coll}, {"operation", "delete"}, {"ids", {"c-4", "c-20"}}}, 2);
-  model.erase("c-4");
-  model.erase("c-20");
-
-  // The compactor process died at the named step (the emulator reports Runtime.ExitError and starts
-  // a fresh bootstrap); the batch returns after its visibility timeout and commits.
-  // The dead cycle's upload is an orphan no pointer names.
-  ASSERT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(20)))
-      << "the compactor never reached " << kCrashStep;
-  ExpectEventually(coll, model, seconds(45));
-  std::string log = compactor_->Log();
-  EXPECT_NE(log.find(std::string("\"test crash point\",\"step\":\"") + kCrashStep), std::string::npos);
-  EXPECT_NE(log.find("Runtime.ExitError"), std::string::npos) << Tail(log, 3000);
-
-  // Round 2: killed after its pointer CAS won but before it deleted the messages. The redelivered
-  // messages' deltas are in the committed version: deleted without being applied twice.
-  { std::ofstream(crash_file_) << kCompactStepCommitted << "\n"; }
-  Model again;
-  for (int i : {1, 2, 30, 31}) again["c-" + std::to_string(i)] = {Vec(450 + i), "crash v3", {{"batch", 10}}};
-  ProduceOk(WriteEvent(coll, "upsert", again), 4, &model, &again);
-  ASSERT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(20)))
-      << "the compactor never reached " << kCompactStepCommitted;
-  ExpectEventually(coll, model, seconds(45));
-  log = compactor_->Log();
-  EXPECT_NE(log.find(std::string("\"test crash point\",\"step\":\"") + kCompactStepCommitted),
-            std::string::npos);
-  // Every message was settled: none left in the delta queue, none went to the DLQ.
   EXPECT_TRUE(WaitFor([&] { return InQueue(queue_url_) == 0; }, seconds(15))) << InQueue(queue_url_);
-  EXPECT_EQ(InQueue(dlq_url_), dlq_before);
-  // Vectors of the surviving records are exact: each is its own nearest neighbour.
-  json q = {{"collection", coll}, {"n_results", 1}};
-  std::vector<std::string> order;
-  for (const auto& [id, r] : model) {
-    q["query_embeddings"].push_back(r.embedding);
-    order.push_back(id);
-  }
-  const InvokeReply r = Query(q);
-  ASSERT_TRUE(r.ok()) << r.Describe();
-  for (size_t i = 0; i < order.size(); ++i) EXPECT_EQ(r.json["ids"][i][0], order[i]);
+  EXPECT_EQ(InQueue(dlq_url_), dlq_before) << "a handed-off trigger never reaches the DLQ";
 }
 
 }  // namespace

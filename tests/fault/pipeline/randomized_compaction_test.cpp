@@ -299,7 +299,7 @@ void RandomizedCompactionTest::RunOnce(uint64_t seed, int run) {
               pairs);
   // The run exercised what it claims to.
   EXPECT_GT(acks.size(), static_cast<size_t>(kProducers * kOpsPerProducer / 2));
-  EXPECT_GT(counters.committed.load(), 3);
+  EXPECT_GE(counters.committed.load(), 2);
   EXPECT_GT(counters.killed.load(), 0);
   EXPECT_GE(counters.killed_steps.size(), 2u);
   EXPECT_GT(dead_after_seq.load() + not_acked.load(), 0) << "producer faults fired";

@@ -103,8 +103,11 @@ TEST(DeltaValidationTest, DocumentsAndMetadatas) {
   ExpectInvalid(d, StatusCode::kInvalidArgument,
                 "metadatas[2][\"chroma:document\"]: keys starting with \"chroma:\" are reserved");
   d.records.metadatas[2] = nlohmann::json{{"k", nullptr}};
+  EXPECT_TRUE(ValidateDelta(d).ok()) << "Chroma takes a null (delete this key) on upsert";
+  d.meta.op = DeltaOp::kAdd;
   ExpectInvalid(d, StatusCode::kInvalidArgument,
-                "metadatas[2][\"k\"]: null (delete this key) is allowed only on update");
+                "metadatas[2][\"k\"]: null (delete this key) is allowed only on update and upsert");
+  d.meta.op = DeltaOp::kUpsert;
   d.records.metadatas[2] = nlohmann::json{{"big", uint64_t{1} << 63}};
   ExpectInvalid(d, StatusCode::kInvalidArgument, "metadatas[2][\"big\"]: integer does not fit in int64");
   d.records.metadatas[2] = nlohmann::json{{"f", std::nan("")}};
