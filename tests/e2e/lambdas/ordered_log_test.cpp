@@ -80,9 +80,10 @@ class LostTriggers : public pipeline::Queue {
 class OrderedLogTest : public LambdaStackTest {
  protected:
   // `op` through the producer function; once acknowledged, into `model` at its log positions.
-  void Write(const std::string& collection, const Op& op, pipeline::fixture::Model* model) {
+  pipeline::ProduceResult Write(const std::string& collection, const Op& op, pipeline::fixture::Model* model) {
     const pipeline::ProduceResult ack = ProduceOk(EventFor(collection, op), op.ids.size());
     if (!ack.log_positions.empty()) model->Acknowledged(op, ack, kStackShards);
+    return ack;
   }
   // `op` appended by the producer's library with its trigger lost (LostTriggers).
   void WriteWithoutTrigger(const std::string& collection, const Op& op, pipeline::fixture::Model* model) {
@@ -162,13 +163,11 @@ TEST_F(OrderedLogTest, CorruptEntriesAreSkippedTheirTriggersReachTheDlqAndLaterW
   const std::string coll = "corrupt";
   const pipeline::ShardId shard{coll, 0};
   pipeline::fixture::Model model;
-  const Op seed{DeltaOp::kAdd, Ids("k-", 0, 30, 1, 0), 1};
-  const InvokeReply seeded = Produce(EventFor(coll, seed));
-  ASSERT_TRUE(seeded.ok()) << seeded.Describe();
-  model.Acknowledged(seed, ProduceResult(seeded, shard), kStackShards);
+  const pipeline::ProduceResult seeded = Write(coll, {DeltaOp::kAdd, Ids("k-", 0, 30, 1, 0), 1}, &model);
+  ASSERT_EQ(seeded.delta_keys.size(), 1u);
   ExpectEventually(coll, model.Live(), seconds(30));
   const int64_t dlq_before = InQueue(dlq_url_);
-  auto real = s3_->GetObject(kStackBucket, seeded.json["delta_keys"][0].get<std::string>());
+  auto real = s3_->GetObject(kStackBucket, seeded.delta_keys[0]);
   ASSERT_TRUE(real.ok()) << real.status().ToString();
 
   // Three entries that can never apply, each followed by a good write of the same shard: garbage,
@@ -292,8 +291,9 @@ TEST_F(OrderedLogTest, CompactorKilledAtEveryStepLosesNothingAndAppliesNothingTw
     const int seed = static_cast<int>(r) * 10;
     if (std::string(steps[r]) == pipeline::kCompactStepRearmed) {
       // More untriggered entries than one cycle's budget: the next cycle of shard 0 must re-arm.
+      const std::vector<std::string> pre = Ids(p + "pre", 0, 40, 1, 0);
       for (int i = 0; i <= kStackMaxDeltas; ++i) {
-        WriteWithoutTrigger(coll, {DeltaOp::kUpsert, Ids(p + "pre", i, i + 1, 1, 0), seed + 9}, &model);
+        WriteWithoutTrigger(coll, {DeltaOp::kUpsert, {pre[i]}, seed + 9}, &model);
       }
     }
     Write(coll, {DeltaOp::kUpdate, Ids(p, 0, 6), seed + 1}, &model);
