@@ -7,6 +7,8 @@
 //     a cycle for every shard of $CHROMAPACT_COLLECTION (catches shards whose trigger was lost);
 //   {"action": "compact", "collection"?: name}: the same for that collection. Both answer
 //     {"cycles": [{"shard", "status", "version", "log_position", "applied", "skipped", "rearmed"}]}.
+// Log entries a cycle skips (deltas that can never apply) are reported to $CHROMAPACT_DLQ_URL when set
+// (one message each), else through their triggers' batchItemFailures (docs/design/log.md).
 // Every cycle stops applying $CHROMAPACT_COMMIT_MARGIN_MS before the invocation's deadline (at most
 // half the remaining time), commits what it has and re-arms the shard for the rest.
 // Bad events get a typed error result, never a crash.
@@ -41,6 +43,7 @@ using namespace chromapact;  // NOLINT (main file)
 
 struct Config {
   std::string bucket, queue_url, table, default_collection;
+  std::string dlq_url;  // CHROMAPACT_DLQ_URL: where skipped log entries are reported (optional)
   int shards = 1;
   pipeline::LeaseWait lease_wait;  // CHROMAPACT_LEASE_WAIT_MS
   int64_t commit_margin_ms = 30000;  // CHROMAPACT_COMMIT_MARGIN_MS
@@ -53,6 +56,7 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(c.queue_url, lambdas::EnvRequired("CHROMAPACT_QUEUE_URL"));
   CP_ASSIGN_OR_RETURN(c.table, lambdas::EnvRequired("CHROMAPACT_TABLE"));
   c.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
+  c.dlq_url = lambdas::EnvOr("CHROMAPACT_DLQ_URL", "");
   CP_ASSIGN_OR_RETURN(int64_t shards, lambdas::EnvInt("CHROMAPACT_SHARDS", 1, 1, 1024));
   c.shards = static_cast<int>(shards);
   CP_ASSIGN_OR_RETURN(c.compactor.lease.ttl_ms, lambdas::EnvInt("CHROMAPACT_LEASE_TTL_MS", 60000, 1000, 3600000));
@@ -104,6 +108,7 @@ void EmitMetrics(const pipeline::ShardId& shard, const pipeline::CycleResult& r)
   (void)metrics.Put(runtime::kCompactionDuration, static_cast<double>(r.phases.total_ms));
   (void)metrics.Put(runtime::kDeltasProcessed, static_cast<double>(r.applied));
   (void)metrics.Put("DeltasSkipped", static_cast<double>(r.skipped.size()), runtime::MetricUnit::kCount);
+  (void)metrics.SetProperty("dead_lettered", r.dead_lettered);
   (void)metrics.Put(runtime::kBytesUploaded, static_cast<double>(r.bytes_uploaded));
   (void)metrics.Put(runtime::kLockAcquisitionFailed,
                     r.status.code() == StatusCode::kPreconditionFailed && r.fence == 0 ? 1.0 : 0.0);
@@ -131,7 +136,13 @@ int main() {
     return 1;
   }
   auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
+  aws::SqsClient* sqs_client = sqs->get();
   auto queue = pipeline::NewSqsQueue(std::move(sqs).value(), config->queue_url);
+  std::unique_ptr<pipeline::Queue> dead_letters;
+  if (!config->dlq_url.empty()) {
+    dead_letters = pipeline::NewSqsQueue(sqs_client, config->dlq_url);  // the same client, one thread
+    config->compactor.dead_letters = dead_letters.get();
+  }
   auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
   pipeline::SystemClock clock;
   pipeline::Compactor compactor(kv.get(), objects.get(), queue.get(), &clock, config->compactor);

@@ -9,6 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "chromapact/codec/manifest.h"
 #include "chromapact/codec/ulid.h"
 #include "chromapact/pipeline/delta_message.h"
@@ -222,9 +224,11 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
         if (put.status().code() == StatusCode::kPreconditionFailed) return HoleOutcome::kFilled;
         return put.status().WithContext("compactor: void marker " + key);
       }
-      auto head = objects_->Head(key);
-      if (head.ok()) return HoleOutcome::kFilled;
-      if (head.status().code() != StatusCode::kNotFound) return head.status().WithContext("compactor: hole " + key);
+      // Listing (not HEAD) tells whether the entry landed: a role allowed to list only the log's
+      // prefix gets 403, not 404, from HEAD on a missing key.
+      auto landed = ListLog(objects_, shard, seq - 1, 1);
+      if (!landed.ok()) return landed.status().WithContext("compactor: hole " + key);
+      if (!landed->empty() && landed->front().seq == seq) return HoleOutcome::kFilled;
       const int64_t waited = SteadyMs() - wait_start;
       if (past_deadline(pause.count()) || (deadline_steady_ms == 0 && waited >= options_.hole_timeout_ms)) {
         return HoleOutcome::kWaitOver;
@@ -495,6 +499,16 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   }
   const uint64_t pos = current ? current->log_position : 0;
   r.log_position = pos;
+  if (options_.dead_letters != nullptr && r.new_version > 0) {
+    for (const codec::SkippedEntry& sk : r.skipped) {
+      nlohmann::json body = {{"collection", shard.collection}, {"shard", shard.shard},
+                             {"log_position", sk.log_position}, {"delta_key", LogKey(shard, sk.log_position)},
+                             {"reason", sk.reason}, {"version", r.new_version}};
+      QueueSend send{body.dump(), MessageGroupFor(shard), TriggerDedupId(shard, sk.log_position) + "#skipped"};
+      send.dedup_id = SqsId(send.dedup_id);
+      if (options_.dead_letters->Send(send).ok()) ++r.dead_lettered;
+    }
+  }
 
   // ---- settle the triggering messages
   t = SteadyMs();
@@ -506,7 +520,8 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       uncovered.push_back(&tr);
       continue;
     }
-    if (const codec::SkippedEntry* s = current && p > 0 ? codec::FindSkipped(*current, p) : nullptr) {
+    const codec::SkippedEntry* s = current && p > 0 ? codec::FindSkipped(*current, p) : nullptr;
+    if (s != nullptr && options_.dead_letters == nullptr) {
       tr.failed = true;
       r.failures.push_back({tr.q.message_id, Corruption("log entry " + std::to_string(p) + " skipped: " + s->reason)});
       continue;

@@ -76,6 +76,13 @@ struct CompactorOptions {
   // For a shard with no pointer yet: the collection is created with these options.
   store::CollectionOptions collection;
   codec::DeltaLimits limits;
+  // Where a skipped entry is reported (the delta queue's DLQ, CHROMAPACT_DLQ_URL): one message
+  // {"collection", "shard", "log_position", "delta_key", "reason", "version"} per skipped entry,
+  // sent after the commit that skipped it (group "<coll>#<shard>", dedup "<coll>#<shard>#<seq>#
+  // skipped"). Borrowed; null = report the entry's trigger as a failure instead. Reporting the
+  // trigger drags the later triggers of its group back with it (FIFO's partial-batch rule), so
+  // healthy triggers could follow it into the DLQ: the direct send avoids that.
+  Queue* dead_letters = nullptr;
   // Called at each kCompactStep*; a non-OK return abandons the cycle right there, as a crash would:
   // no release, no message deleted or re-armed.
   std::function<Status(std::string_view step)> step_hook;
@@ -107,6 +114,7 @@ struct CycleResult {
   uint64_t records = 0;        // records in those deltas
   uint64_t voided = 0;         // void markers written by this cycle
   std::vector<codec::SkippedEntry> skipped;  // entries skipped by this cycle
+  uint64_t dead_lettered = 0;  // of those, reported to CompactorOptions::dead_letters
   bool rearmed = false;        // a new trigger was sent: entries past log_position remain
   // Triggering messages deleted (covered by the current version, or handed to the re-armed trigger).
   std::vector<std::string> deleted_message_ids;

@@ -190,8 +190,10 @@ class LambdaStackTest : public ::testing::Test {
     ASSERT_TRUE(producer_ && producer_->ok() && compactor_ && compactor_->ok() && query_ && query_->ok());
     sqs_ = std::make_unique<aws::SqsClient>(moto_->Config(*admin_));
     s3_ = std::make_unique<aws::S3Client>(moto_->Config(*admin_));
-    objects_ = pipeline::NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kStackBucket);
-    kv_ = pipeline::NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)), kStackTable);
+    objects_ =
+        pipeline::NewS3ObjectStore(std::make_unique<aws::S3Client>(moto_->Config(*admin_)), kStackBucket);
+    kv_ = pipeline::NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)),
+                                     kStackTable);
     queue_ = pipeline::NewSqsQueue(sqs_.get(), queue_url_);
   }
 
@@ -255,9 +257,8 @@ class LambdaStackTest : public ::testing::Test {
   // in answer order into `ids_out`; an error text when it answers none.
   static Result<Live> GetAll(const std::string& collection, std::vector<std::string>* ids_out = nullptr,
                              const std::optional<std::vector<std::string>>& ids = std::nullopt) {
-    nlohmann::json e = {{"collection", collection},
-                        {"action", "get"},
-                        {"include", {"embeddings", "documents", "metadatas"}}};
+    nlohmann::json e = {
+        {"collection", collection}, {"action", "get"}, {"include", {"embeddings", "documents", "metadatas"}}};
     if (ids) e["ids"] = *ids;
     const InvokeReply r = Query(e);
     if (!r.ok()) return Unavailable(r.Describe());
@@ -276,7 +277,8 @@ class LambdaStackTest : public ::testing::Test {
 
   // Polls the query function until `collection` holds exactly `live` (deadline `timeout`); then
   // compares once more record by record with readable failures, and checks count.
-  static void ExpectEventually(const std::string& collection, const Live& live, std::chrono::seconds timeout) {
+  static void ExpectEventually(const std::string& collection, const Live& live,
+                               std::chrono::seconds timeout) {
     const bool done = WaitFor(
         [&] {
           auto got = GetAll(collection);

@@ -48,6 +48,16 @@ json EventFor(const std::string& collection, const Op& op) {
   return e;
 }
 
+// `op` giving only the columns named (update: the others unchanged; upsert: embedding required),
+// with `null_keys` sent as null metadata values (Chroma deletes those keys).
+Op Cols(Op op, bool embedding, bool document, bool metadata, std::vector<std::string> null_keys = {}) {
+  op.embedding = embedding;
+  op.document = document;
+  op.metadata = metadata;
+  op.null_keys = std::move(null_keys);
+  return op;
+}
+
 // "<prefix><i>" for i in [from, to) stepping by `step`, optionally only those of `shard`.
 std::vector<std::string> Ids(const std::string& prefix, int from, int to, int step = 1, int shard = -1) {
   std::vector<std::string> ids;
@@ -72,7 +82,8 @@ class LostTriggers : public pipeline::Queue {
   Result<std::vector<pipeline::ReceiptFailure>> DeleteBatch(const std::vector<std::string>&) override {
     return std::vector<pipeline::ReceiptFailure>{};
   }
-  Result<std::vector<pipeline::ReceiptFailure>> ChangeVisibility(const std::vector<std::string>&, int) override {
+  Result<std::vector<pipeline::ReceiptFailure>> ChangeVisibility(const std::vector<std::string>&,
+                                                                 int) override {
     return std::vector<pipeline::ReceiptFailure>{};
   }
 };
@@ -80,7 +91,8 @@ class LostTriggers : public pipeline::Queue {
 class OrderedLogTest : public LambdaStackTest {
  protected:
   // `op` through the producer function; once acknowledged, into `model` at its log positions.
-  pipeline::ProduceResult Write(const std::string& collection, const Op& op, pipeline::fixture::Model* model) {
+  pipeline::ProduceResult Write(const std::string& collection, const Op& op,
+                                pipeline::fixture::Model* model) {
     const pipeline::ProduceResult ack = ProduceOk(EventFor(collection, op), op.ids.size());
     if (!ack.log_positions.empty()) model->Acknowledged(op, ack, kStackShards);
     return ack;
@@ -88,7 +100,8 @@ class OrderedLogTest : public LambdaStackTest {
   // `op` appended by the producer's library with its trigger lost (LostTriggers).
   void WriteWithoutTrigger(const std::string& collection, const Op& op, pipeline::fixture::Model* model) {
     LostTriggers lost;
-    auto ack = pipeline::fixture::Write(kv_.get(), objects_.get(), &lost, collection, op, model, kStackShards);
+    auto ack =
+        pipeline::fixture::Write(kv_.get(), objects_.get(), &lost, collection, op, model, kStackShards);
     ASSERT_TRUE(ack.ok()) << ack.status().ToString();
     for (const auto& p : ack->log_positions) NotePosition({collection, p.shard}, p.log_position);
   }
@@ -135,28 +148,32 @@ TEST_F(OrderedLogTest, GetEqualsChromaSemanticsAppliedInAcknowledgedOrder) {
   const auto t0 = std::chrono::steady_clock::now();
   pipeline::fixture::Model model;
   for (int b = 0; b < 4; ++b) Write(coll, {DeltaOp::kAdd, Ids("s-", b * 50, b * 50 + 50), 1}, &model);
-  Write(coll, {DeltaOp::kUpdate, Ids("s-", 0, 200, 3) + Ids("s-", 900, 902), 2, false, false, true, {"m1"}}, &model);
+  Write(coll,
+        Cols({DeltaOp::kUpdate, Ids("s-", 0, 200, 3) + Ids("s-", 900, 902), 2}, false, false, true, {"m1"}),
+        &model);
   Write(coll, {DeltaOp::kUpsert, Ids("s-", 0, 220, 5), 3}, &model);
-  Write(coll, {DeltaOp::kUpdate, Ids("s-", 1, 200, 7), 4, false, true, false}, &model);
+  Write(coll, Cols({DeltaOp::kUpdate, Ids("s-", 1, 200, 7), 4}, false, true, false), &model);
   Write(coll, {DeltaOp::kDelete, Ids("s-", 0, 200, 4) + Ids("s-", 950, 951)}, &model);
   Write(coll, {DeltaOp::kAdd, Ids("s-", 0, 200, 8) + Ids("s-", 3, 200, 6), 5}, &model);
-  Write(coll, {DeltaOp::kUpdate, Ids("s-", 2, 200, 9), 6, true, false, false}, &model);
+  Write(coll, Cols({DeltaOp::kUpdate, Ids("s-", 2, 200, 9), 6}, true, false, false), &model);
   Write(coll, {DeltaOp::kUpsert, Ids("s-", 300, 302), 8}, &model);
-  Write(coll, {DeltaOp::kUpdate, Ids("s-", 300, 301), 8, false, false, true, {"seed", "id", "m0"}}, &model);
+  Write(coll, Cols({DeltaOp::kUpdate, Ids("s-", 300, 301), 8}, false, false, true, {"seed", "id", "m0"}),
+        &model);
 
   const Live live = model.Live();
   ASSERT_EQ(live.at("s-300").metadata, nullptr) << "the model empties a metadata key by key";
   ExpectEventually(coll, live, seconds(30));
   // get by ids: every id ever written, deleted or never created: exactly the live ones come back.
-  const std::vector<std::string> universe = Ids("s-", 0, 220) + Ids("s-", 300, 302) + Ids("s-", 900, 902) +
-                                            Ids("s-", 950, 951);
+  const std::vector<std::string> universe =
+      Ids("s-", 0, 220) + Ids("s-", 300, 302) + Ids("s-", 900, 902) + Ids("s-", 950, 951);
   auto by_ids = GetAll(coll, nullptr, universe);
   ASSERT_TRUE(by_ids.ok()) << by_ids.status().ToString();
   EXPECT_EQ(*by_ids, live);
   ExpectWholeLogApplied(coll);
-  std::cerr << "semantics scenario: " << model.writes() << " log entries, " << live.size() << " live records, "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
-            << " ms until visible\n";
+  std::cerr
+      << "semantics scenario: " << model.writes() << " log entries, " << live.size() << " live records, "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+      << " ms until visible\n";
 }
 
 TEST_F(OrderedLogTest, CorruptEntriesAreSkippedTheirTriggersReachTheDlqAndLaterWritesApply) {
@@ -176,7 +193,7 @@ TEST_F(OrderedLogTest, CorruptEntriesAreSkippedTheirTriggersReachTheDlqAndLaterW
   bad.insert(AppendRaw(shard, "this is not a chromapact delta"));
   Write(coll, {DeltaOp::kUpsert, Ids("g-", 0, 10, 1, 0), 2}, &model);
   bad.insert(AppendRaw(shard, real->body.substr(0, real->body.size() / 2)));
-  Write(coll, {DeltaOp::kUpdate, Ids("k-", 0, 30, 2, 0), 3, false, false, true}, &model);
+  Write(coll, Cols({DeltaOp::kUpdate, Ids("k-", 0, 30, 2, 0), 3}, false, false, true), &model);
   bad.insert(AppendRaw(shard, pipeline::fixture::EncodeOp({coll, 1}, {DeltaOp::kUpsert, {"elsewhere"}, 4})));
   Write(coll, {DeltaOp::kDelete, Ids("k-", 0, 30, 3, 0)}, &model);
 
@@ -207,7 +224,8 @@ TEST_F(OrderedLogTest, CorruptEntriesAreSkippedTheirTriggersReachTheDlqAndLaterW
             auto dm = pipeline::ParseDeltaMessage(msg.body);
             if (dm.ok() && dm->shard.collection == coll) in_dlq.insert(dm->log_position);
             auto rc = msg.attributes.find("ApproximateReceiveCount");
-            EXPECT_GE(rc == msg.attributes.end() ? 0 : std::stoi(rc->second), kStackMaxReceiveCount) << msg.body;
+            EXPECT_GE(rc == msg.attributes.end() ? 0 : std::stoi(rc->second), kStackMaxReceiveCount)
+                << msg.body;
           }
         }
         return in_dlq.size() >= bad.size();
@@ -279,10 +297,10 @@ TEST_F(OrderedLogTest, CompactorKilledAtEveryStepLosesNothingAndAppliesNothingTw
   const std::string coll = "crash";
   const int64_t dlq_before = InQueue(dlq_url_);
   pipeline::fixture::Model model;
-  const std::vector<const char*> steps = {
-      pipeline::kCompactStepListed,    pipeline::kCompactStepMerged,    pipeline::kCompactStepMidUpload,
-      pipeline::kCompactStepUploaded,  pipeline::kCompactStepCommitted, pipeline::kCompactStepRearmed,
-      pipeline::kCompactStepBeforeRelease};
+  const std::vector<const char*> steps = {pipeline::kCompactStepListed,       pipeline::kCompactStepMerged,
+                                          pipeline::kCompactStepMidUpload,    pipeline::kCompactStepUploaded,
+                                          pipeline::kCompactStepCommitted,    pipeline::kCompactStepRearmed,
+                                          pipeline::kCompactStepBeforeRelease};
   for (size_t r = 0; r < steps.size(); ++r) {
     SCOPED_TRACE(steps[r]);
     const size_t crashes_before = LogCount(std::string("\"test crash point\",\"step\":\"") + steps[r]);
@@ -300,7 +318,7 @@ TEST_F(OrderedLogTest, CompactorKilledAtEveryStepLosesNothingAndAppliesNothingTw
     Write(coll, {DeltaOp::kAdd, Ids(p, 0, 6), seed + 2}, &model);
     if (r > 0) {
       const std::string prev = "c" + std::to_string(r - 1) + "-";
-      Write(coll, {DeltaOp::kUpsert, Ids(prev, 0, 2), seed + 3, true, false, true, {"seed"}}, &model);
+      Write(coll, Cols({DeltaOp::kUpsert, Ids(prev, 0, 2), seed + 3}, true, false, true, {"seed"}), &model);
       Write(coll, {DeltaOp::kDelete, Ids(prev, 2, 3)}, &model);
     }
     ASSERT_TRUE(WaitFor([&] { return !std::ifstream(crash_file_).good(); }, seconds(30)))

@@ -270,8 +270,8 @@ TEST_F(PipelineFlowTest, MalformedProducerEventsAreTypedErrorsAndWriteNothing) {
   const Live ok = {{"ok-0", {Vec(7), "fine", {{"k", 1}}}}};
   ProduceOk(WriteEvent(ok_coll, "upsert", ok), 1);
   const auto before = Keys("deltas/" + ok_coll + "/");
-  const InvokeReply other_dim =
-      Produce({{"collection", ok_coll}, {"ids", {"ok-1"}}, {"embeddings", {std::vector<float>(kDim - 1, 1.0f)}}});
+  const InvokeReply other_dim = Produce(
+      {{"collection", ok_coll}, {"ids", {"ok-1"}}, {"embeddings", {std::vector<float>(kDim - 1, 1.0f)}}});
   EXPECT_EQ(other_dim.error_type(), "InvalidArgument") << other_dim.Describe();
   EXPECT_NE(other_dim.error_message().find("embeddings: Collection expecting embedding with dimension of " +
                                            std::to_string(kDim) + ", got " + std::to_string(kDim - 1)),
@@ -286,7 +286,8 @@ TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOn
   const std::string coll = "manual";
   Live model;
   for (int s = 0; s < kStackShards; ++s) {
-    for (const auto& id : IdsInShard("man-" + std::to_string(s) + "-", s, 2)) model[id] = {Vec(700 + s), id, {{"s", s}}};
+    for (const auto& id : IdsInShard("man-" + std::to_string(s) + "-", s, 2))
+      model[id] = {Vec(700 + s), id, {{"s", s}}};
   }
   ProduceOk(WriteEvent(coll, "add", model), model.size());
   ExpectEventually(coll, model, seconds(30));
@@ -321,9 +322,8 @@ TEST_F(PipelineFlowTest, CompactorAnswersManualAndScheduledEventsAndRefusesBadOn
   EXPECT_EQ(action.error_type(), "InvalidArgument") << action.Describe();
   EXPECT_NE(action.error_message().find("action"), std::string::npos) << action.Describe();
   const InvokeReply records = Invoke(
-      port,
-      {{"Records",
-        json::array({{{"messageId", "m-1"}, {"receiptHandle", "r-1"}, {"body", "not a trigger"}}})}});
+      port, {{"Records",
+              json::array({{{"messageId", "m-1"}, {"receiptHandle", "r-1"}, {"body", "not a trigger"}}})}});
   ASSERT_TRUE(records.ok()) << records.Describe();
   EXPECT_EQ(records.json, json::parse(R"({"batchItemFailures": [{"itemIdentifier": "m-1"}]})"));
   const InvokeReply broken = InvokeRaw(port, "{\"Records\": [");
@@ -339,7 +339,8 @@ TEST_F(PipelineFlowTest, CompactorWaitsOutALeaseHeldByAnotherCompactor) {
   auto other = leases.Acquire(held, "another-compactor");
   ASSERT_TRUE(other.ok()) << other.status().ToString();
 
-  const InvokeReply manual = Invoke(compactor_->invoke_port(), {{"action", "compact"}, {"collection", "leasewait"}});
+  const InvokeReply manual =
+      Invoke(compactor_->invoke_port(), {{"action", "compact"}, {"collection", "leasewait"}});
   ASSERT_TRUE(manual.ok()) << manual.Describe();
   ASSERT_EQ(manual.json["cycles"].size(), static_cast<size_t>(kStackShards)) << manual.body;
   EXPECT_EQ(manual.json["cycles"][0]["status"], "OK") << manual.body;
@@ -365,13 +366,15 @@ TEST_F(PipelineFlowTest, ALeaseHeldLongerThanTheWaitHandsTheTriggerOffInsteadOfF
   auto batches = [&] {
     const std::string log = compactor_->Log();
     size_t n = 0;
-    for (size_t p = log.find("sqs: RequestId"); p != std::string::npos; p = log.find("sqs: RequestId", p + 1)) ++n;
+    for (size_t p = log.find("sqs: RequestId"); p != std::string::npos; p = log.find("sqs: RequestId", p + 1))
+      ++n;
     return n;
   };
   const size_t batches_before = batches();
 
   Live model;
-  for (const auto& id : IdsInShard("h-", 0, 3)) model[id] = {Vec(800 + static_cast<int>(model.size())), id, {{"h", 1}}};
+  for (const auto& id : IdsInShard("h-", 0, 3))
+    model[id] = {Vec(800 + static_cast<int>(model.size())), id, {{"h", 1}}};
   ProduceOk(WriteEvent(coll, "upsert", model), model.size());
   // More deliveries than maxReceiveCount allows one message: each was a fresh, re-armed trigger.
   ASSERT_TRUE(WaitFor([&] { return batches() >= batches_before + kStackMaxReceiveCount + 1; }, seconds(30)))
