@@ -54,6 +54,11 @@ Result<S3PutResult> FinishConditionalPut(S3Client* client, Result<HttpResponse> 
   auto head = client->HeadObject(bucket, key);
   const std::string ours = "\"" + md5_hex + "\"";
   if (head.ok() && head->etag == ours) return S3PutResult{ours};
+  if (!head.ok()) {  // cannot tell whose object it is
+    return Status(StatusCode::kTimeout, sent.status().message() + " after " + std::to_string(attempts) +
+                                            " attempts; an earlier attempt may have written it (check failed: " +
+                                            head.status().ToString() + ")");
+  }
   return sent.status();
 }
 

@@ -224,8 +224,9 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
         if (put.status().code() == StatusCode::kPreconditionFailed) return HoleOutcome::kFilled;
         return put.status().WithContext("compactor: void marker " + key);
       }
-      // Listing (not HEAD) tells whether the entry landed: a role allowed to list only the log's
-      // prefix gets 403, not 404, from HEAD on a missing key.
+      // Listing (not HEAD) tells whether the entry landed: the role's ListBucket is scoped to the
+      // log's prefix, and whether S3 then answers HEAD of a missing key with 404 or 403 is not
+      // something to build on.
       auto landed = ListLog(objects_, shard, seq - 1, 1);
       if (!landed.ok()) return landed.status().WithContext("compactor: hole " + key);
       if (!landed->empty() && landed->front().seq == seq) return HoleOutcome::kFilled;

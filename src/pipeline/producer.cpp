@@ -125,6 +125,11 @@ Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, D
                                         "write landed); nothing of shard " + shard.ToString() +
                                         " was written: retry");
       }
+      if (put.status().code() == StatusCode::kTimeout) {
+        return put.status().WithContext("append " + key + ": outcome unknown; if an earlier attempt landed, it "
+                                        "applies at log position " + std::to_string(seq) + " of shard " +
+                                        shard.ToString() + ": not acknowledged");
+      }
       return put.status().WithContext("append " + key);
     }
     result.bytes += bytes.size();

@@ -30,7 +30,9 @@
 // (retry.h) with a fresh signature. A conditional PutObject / PutObjectFromFile (If-None-Match: * or
 // If-Match) whose first attempt was stored but whose answer was lost gets 412 on the retry; then the
 // client heads the key and reports success when the object's ETag is our body's MD5 (the single-part
-// ETag), i.e. the object holds exactly our bytes. CompleteMultipartUpload has no such check: a
+// ETag), i.e. the object holds exactly our bytes. When that HEAD fails (e.g. AccessDenied for a
+// caller that may write but not read the key) the outcome is unknown and the PUT answers kTimeout
+// ("may have been written by an earlier attempt"), not the 412. CompleteMultipartUpload has no such check: a
 // retried conditional complete may report kPreconditionFailed or kNotFound (NoSuchUpload) although
 // the object was written.
 //

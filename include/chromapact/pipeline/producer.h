@@ -83,7 +83,8 @@ nlohmann::json ToJson(const ProduceResult& result);
 // "embeddings: Collection expecting embedding with dimension of D, got d"): then nothing is
 // written. Then appends and sends as described above. Errors after validation: NextSequence's,
 // ObjectStore errors naming the key (kPreconditionFailed "... voided ..." when a void marker holds
-// the key), Queue errors naming the delta key. `kv` holds the sequence items.
+// the key; kTimeout "outcome unknown" when a retried PUT met an existing object the producer may
+// not read to compare: its own earlier attempt, which then applies, or a void marker), Queue errors naming the delta key. `kv` holds the sequence items.
 // A request over several shards is one delta per shard: an error after some were appended is not
 // an acknowledgement, yet those deltas are in their logs and will be applied. `appended` (may be
 // null) then receives them (delta_keys / log_positions of the shards appended; count 0), so a caller

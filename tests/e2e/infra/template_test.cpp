@@ -1,8 +1,9 @@
 // infra/template.yaml read as text, for what a moto deployment cannot show: cfn-lint (offline) passes;
 // the alarms exist on the right metrics (moto 5.2.1 does not create AWS::CloudWatch::Alarm,
 // aws-notes.md §5); each role's policy holds only the actions its binary calls, on its prefixes, with
-// the dynamodb:LeadingKeys condition covering exactly the key shapes the pipeline writes
-// (pipeline/shard_id.h); every variable a bootstrap requires is wired from a resource.
+// the dynamodb:LeadingKeys condition covering exactly the key shapes each binary uses
+// (pipeline/shard_id.h, log.h, dimension_registry.h), log writes create-only and listing confined to
+// the log; every variable a bootstrap requires is wired from a resource, and none it does not read.
 // The YAML is turned into JSON by python3 + PyYAML (the template uses long-form intrinsics only).
 #include <fnmatch.h>
 #include <gtest/gtest.h>
@@ -15,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "chromapact/pipeline/dimension_registry.h"
+#include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/shard_id.h"
 #include "stack_fixture.h"
 #include "support/paths.h"
@@ -110,6 +113,50 @@ class TemplateTest : public ::testing::Test {
     }
     return nullptr;
   }
+  // The statements of `role` granting `action`.
+  static std::vector<json> StatementsFor(const std::string& role, const std::string& action) {
+    std::vector<json> out;
+    for (const auto& s : Statements(role)) {
+      const auto acts = AsList(s["Action"]);
+      if (std::find(acts.begin(), acts.end(), action) != acts.end()) out.push_back(s);
+    }
+    return out;
+  }
+  // The dynamodb:LeadingKeys patterns of the statement of `role` granting `action`.
+  static std::vector<std::string> LeadingKeys(const std::string& role, const std::string& action) {
+    const json s = StatementFor(role, action);
+    EXPECT_FALSE(s.is_null()) << role << " " << action;
+    if (s.is_null()) return {};
+    EXPECT_EQ(s["Resource"], json({{"Fn::GetAtt", {"StateTable", "Arn"}}})) << role << " " << action;
+    EXPECT_EQ(s["Condition"].size(), 1u) << s.dump();
+    return AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+  }
+  // IAM's StringLike (* and ?; fnmatch without flags lets * cross '/', as IAM's does).
+  static bool MatchesAny(const std::vector<std::string>& patterns, const std::string& value) {
+    for (const auto& p : patterns) {
+      if (fnmatch(p.c_str(), value.c_str(), 0) == 0) return true;
+    }
+    return false;
+  }
+  // S3's create-only write (If-None-Match: *) in the form the S3 User Guide documents for
+  // enforcing conditional writes; PutObject accepts no other If-None-Match value.
+  static json CreateOnlyCondition() { return json({{"Null", {{"s3:if-none-match", "false"}}}}); }
+  // Listing confined to the log (s3:prefix); ListBucket also turns a 403 for a missing key of
+  // that prefix into the 404 the compactor's hole check expects.
+  static void ExpectListsOnlyTheLog(const std::string& role) {
+    const auto list = StatementsFor(role, "s3:ListBucket");
+    ASSERT_EQ(list.size(), 1u) << role;
+    EXPECT_EQ(list[0]["Resource"], json({{"Fn::GetAtt", {"DataBucket", "Arn"}}})) << role;
+    ASSERT_EQ(list[0]["Condition"].size(), 1u) << list[0].dump();
+    const auto prefixes = AsList(list[0]["Condition"]["StringLike"]["s3:prefix"]);
+    EXPECT_EQ(prefixes, std::vector<std::string>{"deltas/*"}) << role;
+    const pipeline::ShardId shard{"my.coll-1", 12};
+    EXPECT_TRUE(MatchesAny(prefixes, pipeline::LogPrefix(shard))) << role;
+    EXPECT_TRUE(MatchesAny(prefixes, pipeline::LogKey(shard, 7))) << role;  // the 404 of a missing entry
+    EXPECT_FALSE(MatchesAny(prefixes, "snapshots/my.coll-1/12/")) << role;
+    EXPECT_FALSE(MatchesAny(prefixes, "")) << role;
+  }
+
   static json Alarm(const std::string& metric, const std::string& ns, const std::string& dim_value_json) {
     for (const auto& a : OfType("AWS::CloudWatch::Alarm")) {
       const json& p = a["Properties"];
@@ -164,62 +211,102 @@ TEST_F(TemplateTest, AlarmsWatchTheRightMetrics) {
   }
 }
 
-TEST_F(TemplateTest, ProducerMayOnlyCreateDeltasAndSendMessages) {
-  EXPECT_EQ(Actions("ProducerRole"), (std::set<std::string>{"s3:PutObject", "sqs:SendMessage",
+TEST_F(TemplateTest, ProducerMayOnlyAppendToTheLogAndSendTriggers) {
+  EXPECT_EQ(Actions("ProducerRole"), (std::set<std::string>{"dynamodb:UpdateItem", "s3:PutObject", "sqs:SendMessage",
                                                             "logs:CreateLogStream", "logs:PutLogEvents"}));
-  const auto res = ResourcesOf("ProducerRole", "s3:PutObject");
-  ASSERT_EQ(res.size(), 1u);
-  EXPECT_EQ(res[0], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}));
+  const auto puts = StatementsFor("ProducerRole", "s3:PutObject");
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0]["Resource"], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}));
+  EXPECT_EQ(puts[0]["Condition"], CreateOnlyCondition());
   EXPECT_EQ(ResourcesOf("ProducerRole", "sqs:SendMessage"),
             std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}})});
+  // The sequence counter and the collection's dimension, nothing else of the table.
+  const auto patterns = LeadingKeys("ProducerRole", "dynamodb:UpdateItem");
+  for (const pipeline::ShardId& shard : {pipeline::ShardId{"docs", 0}, pipeline::ShardId{"my.coll-1", 12}}) {
+    EXPECT_TRUE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << pipeline::SequenceKey(shard);
+    EXPECT_TRUE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << shard.collection;
+    EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard)));
+    EXPECT_FALSE(MatchesAny(patterns, pipeline::PointerKey(shard)));
+  }
+  EXPECT_FALSE(MatchesAny(patterns, "CONFIG#docs"));
 }
 
-TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsAndPointers) {
-  EXPECT_EQ(Actions("QueryRole"), (std::set<std::string>{"s3:GetObject", "dynamodb:GetItem",
+TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsTheLogAndPointers) {
+  EXPECT_EQ(Actions("QueryRole"), (std::set<std::string>{"s3:ListBucket", "s3:GetObject", "dynamodb:GetItem",
                                                          "logs:CreateLogStream", "logs:PutLogEvents"}));
   EXPECT_EQ(ResourcesOf("QueryRole", "s3:GetObject"),
-            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
-  const json s = StatementFor("QueryRole", "dynamodb:GetItem");
-  const auto patterns = AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
-  ASSERT_EQ(patterns.size(), 1u) << s.dump();
+            (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
+  ExpectListsOnlyTheLog("QueryRole");
+  const auto patterns = LeadingKeys("QueryRole", "dynamodb:GetItem");
+  ASSERT_EQ(patterns.size(), 1u);
   const pipeline::ShardId shard{"docs", 3};
-  EXPECT_EQ(fnmatch(patterns[0].c_str(), pipeline::PointerKey(shard).c_str(), 0), 0) << patterns[0];
-  EXPECT_NE(fnmatch(patterns[0].c_str(), pipeline::LeaseKey(shard).c_str(), 0), 0) << patterns[0];
+  EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard))) << patterns[0];
+  EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard))) << patterns[0];
+  EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << patterns[0];
+  EXPECT_FALSE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << patterns[0];
 }
 
-TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItems) {
-  EXPECT_EQ(
-      Actions("CompactorRole"),
-      (std::set<std::string>{"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "sqs:ReceiveMessage",
-                             "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-                             "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                             "dynamodb:DeleteItem", "logs:CreateLogStream", "logs:PutLogEvents"}));
-  EXPECT_EQ(ResourcesOf("CompactorRole", "s3:PutObject"),
-            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
-  for (const char* action :
-       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}) {
-    const json s = StatementFor("CompactorRole", action);
-    ASSERT_FALSE(s.is_null()) << action;
-    EXPECT_EQ(s["Resource"], json({{"Fn::GetAtt", {"StateTable", "Arn"}}}));
-    const auto patterns = AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
-    // Every key the compactor writes matches a pattern; an unrelated item matches none.
-    const pipeline::ShardId shard{"my.coll-1", 12};
-    auto matches = [&](const std::string& key) {
-      for (const auto& p : patterns) {
-        if (fnmatch(p.c_str(), key.c_str(), 0) == 0) return true;
-      }
-      return false;
-    };
-    EXPECT_TRUE(matches(pipeline::LeaseKey(shard))) << action;
-    EXPECT_TRUE(matches(pipeline::PointerKey(shard))) << action;
-    EXPECT_FALSE(matches("CONFIG#my.coll-1")) << action;
-    EXPECT_FALSE(matches("docs")) << action;
+TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItemsAndVoidsLogEntriesCreateOnly) {
+  EXPECT_EQ(Actions("CompactorRole"),
+            (std::set<std::string>{"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
+                                   "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                                   "sqs:GetQueueAttributes", "sqs:SendMessage", "dynamodb:GetItem",
+                                   "dynamodb:PutItem", "dynamodb:UpdateItem", "logs:CreateLogStream",
+                                   "logs:PutLogEvents"}));
+  ExpectListsOnlyTheLog("CompactorRole");
+  EXPECT_EQ(ResourcesOf("CompactorRole", "s3:GetObject"),
+            (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})}));
+  // Snapshots freely (their own conditions are the code's: create-only files, If-Match manifests),
+  // the log only create-only (void markers).
+  std::map<std::string, json> put_conditions;
+  for (const auto& s : StatementsFor("CompactorRole", "s3:PutObject")) {
+    for (const auto& r : AsList(s["Resource"].is_array() ? s["Resource"] : json::array({s["Resource"]}))) {
+      put_conditions[r] = s.value("Condition", json());
+    }
   }
-  // No role anywhere gets a wildcard action or resource.
+  EXPECT_EQ(put_conditions, (std::map<std::string, json>{
+                                {R"({"Fn::Sub":"${DataBucket.Arn}/deltas/*"})", CreateOnlyCondition()},
+                                {R"({"Fn::Sub":"${DataBucket.Arn}/snapshots/*"})", json()}}));
+  EXPECT_EQ(ResourcesOf("CompactorRole", "s3:AbortMultipartUpload"),
+            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
+  // Re-arm triggers; skipped log entries reported to the DLQ (CHROMAPACT_DLQ_URL).
+  EXPECT_EQ(ResourcesOf("CompactorRole", "sqs:SendMessage"),
+            (std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}}),
+                               json({{"Fn::GetAtt", {"DeadLetterQueue", "Arn"}}})}));
+  for (const char* action : {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                             "sqs:GetQueueAttributes"}) {
+    EXPECT_EQ(ResourcesOf("CompactorRole", action), std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}})})
+        << action;
+  }
+  for (const char* action : {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}) {
+    const auto patterns = LeadingKeys("CompactorRole", action);
+    // Every key the compactor writes matches a pattern; the producer's items and an unrelated item
+    // match none.
+    const pipeline::ShardId shard{"my.coll-1", 12};
+    EXPECT_TRUE(MatchesAny(patterns, pipeline::LeaseKey(shard))) << action;
+    EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard))) << action;
+    EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << action;
+    EXPECT_FALSE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << action;
+    EXPECT_FALSE(MatchesAny(patterns, "CONFIG#my.coll-1")) << action;
+    EXPECT_FALSE(MatchesAny(patterns, "docs")) << action;
+  }
+}
+
+TEST_F(TemplateTest, NoRoleGetsAWildcardOrAnUnconditionalLogWrite) {
   for (const auto& p : OfType("AWS::IAM::Policy")) {
     for (const auto& s : p["Properties"]["PolicyDocument"]["Statement"]) {
       for (const auto& a : AsList(s["Action"])) EXPECT_EQ(a.find('*'), std::string::npos) << s.dump();
       EXPECT_NE(s["Resource"], "*") << s.dump();
+      EXPECT_FALSE(s.contains("NotAction") || s.contains("NotResource")) << s.dump();
+      // An existing log entry is never replaced: each write under deltas/ is create-only.
+      const auto acts = AsList(s["Action"]);
+      const bool puts = std::find(acts.begin(), acts.end(), "s3:PutObject") != acts.end();
+      if (puts && s["Resource"].dump().find("/deltas/") != std::string::npos) {
+        EXPECT_EQ(s["Condition"], CreateOnlyCondition()) << s.dump();
+        EXPECT_EQ(s["Resource"], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})) << s.dump();
+      }
     }
   }
 }
@@ -272,13 +359,24 @@ TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
           << dir << " requires " << (*it)[1] << " but the template sets " << vars.dump();
     }
     EXPECT_GE(n, 2) << dir << ": no EnvRequired found (did main.cpp change shape?)";
-    // All three must agree on the shard count (README "Lambdas").
+    // A variable no code reads is a stale setting (e.g. the removed CHROMAPACT_MESSAGE_GROUPS): the
+    // bootstrap, lambdas/common or the runtime (CHROMAPACT_LOG_LEVEL) names every one it reads.
+    const std::string readers = src + ReadFile(SourceDir() + "/lambdas/common/env.h") +
+                                ReadFile(SourceDir() + "/src/runtime/logging.cpp");
+    for (const auto& [var, value] : vars.items()) {
+      EXPECT_NE(readers.find("\"" + var + "\""), std::string::npos) << dir << ": the template sets " << var
+                                                                      << ", which nothing reads";
+    }
+    // All three must agree on the shard count and share one table (README "Lambdas").
     EXPECT_EQ(vars["CHROMAPACT_SHARDS"], json({{"Ref", "Shards"}})) << dir;
+    EXPECT_EQ(vars["CHROMAPACT_TABLE"], json({{"Ref", "StateTable"}})) << dir;
+    EXPECT_EQ(vars["CHROMAPACT_BUCKET"], json({{"Ref", "DataBucket"}})) << dir;
   }
-  const json& c = Props("CompactorFunction")["Environment"]["Variables"];
-  EXPECT_EQ(c["CHROMAPACT_TABLE"], json({{"Ref", "StateTable"}}));
-  EXPECT_EQ(c["CHROMAPACT_QUEUE_URL"], json({{"Ref", "DeltaQueue"}}));
-  EXPECT_EQ(c["CHROMAPACT_BUCKET"], json({{"Ref", "DataBucket"}}));
+  for (const char* fn : {"ProducerFunction", "CompactorFunction"}) {
+    EXPECT_EQ(Props(fn)["Environment"]["Variables"]["CHROMAPACT_QUEUE_URL"], json({{"Ref", "DeltaQueue"}})) << fn;
+  }
+  EXPECT_EQ(Props("CompactorFunction")["Environment"]["Variables"]["CHROMAPACT_DLQ_URL"],
+            json({{"Ref", "DeadLetterQueue"}}));
 }
 
 }  // namespace

@@ -136,6 +136,26 @@ TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostSucceedsWhenTheObjectIsOurs) 
   EXPECT_EQ(server.requests()[5].method, "HEAD");
 }
 
+// A caller allowed to write the key but not to read it (the producer and its log) cannot compare:
+// the outcome is unknown, which is not the same as losing to another writer.
+TEST(S3ClientTest, ConditionalPutWhoseAnswerWasLostIsUnknownWhenTheObjectCannotBeRead) {
+  auto puts = std::make_shared<std::atomic<int>>(0);
+  ScriptedHttpServer server([puts](const ScriptedRequest& r) -> ScriptedReply {
+    if (r.method == "HEAD") return {403, "", {}};
+    if ((*puts)++ % 2 == 0) return {500, "<Error><Code>InternalError</Code></Error>", {}};
+    return {412, "<Error><Code>PreconditionFailed</Code></Error>", {}};
+  });
+  S3Client s3(Config(server.endpoint()), FastRetries());
+  S3PutOptions o;
+  o.if_none_match_any = true;
+  auto put = s3.PutObject("b", "deltas/c/0/00000000000000000001.cpd", "delta", o);
+  ASSERT_EQ(put.status().code(), StatusCode::kTimeout) << put.status().ToString();
+  EXPECT_NE(put.status().message().find("an earlier attempt may have written it"), std::string::npos)
+      << put.status().ToString();
+  ASSERT_EQ(server.requests().size(), 3u);  // PUT, PUT, HEAD
+  EXPECT_EQ(server.requests()[2].method, "HEAD");
+}
+
 TEST(S3ClientTest, ConditionalPutFromFileWhoseAnswerWasLostComparesTheFilesMd5) {
   std::string body(70000, 'p');
   body += "end";
