@@ -183,7 +183,13 @@ int main() {
         pipeline::CycleResult r = pipeline::RunCycleWaitingForLease(
             &compactor, sb.shard, sb.messages, ApplyDeadline(ctx, config->commit_margin_ms), config->lease_wait,
             on_wait(sb.shard));
-        if (!r.status.ok()) runtime::LogWarn("cycle failed", {{"shard", sb.shard.ToString()}, {"status", r.status.ToString()}});
+        const bool handed_off = r.status.code() == StatusCode::kPreconditionFailed && r.fence == 0;
+        if (handed_off) {
+          runtime::LogInfo("lease held; triggers handed off", {{"shard", sb.shard.ToString()},
+                                                                {"not_handed_off", r.failures.size()}});
+        } else if (!r.status.ok()) {
+          runtime::LogWarn("cycle failed", {{"shard", sb.shard.ToString()}, {"status", r.status.ToString()}});
+        }
         EmitMetrics(sb.shard, r);
         for (std::string& id : r.BatchItemFailures()) failed.insert(std::move(id));
       }
