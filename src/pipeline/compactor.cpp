@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -240,6 +241,22 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     }
   };
 
+  // Reports a skipped entry to the dead-letter queue (at most once per cycle; SQS drops a repeat
+  // within 5 minutes by its dedup id). False when it could not be sent.
+  std::set<uint64_t> reported;
+  auto report = [&](const codec::SkippedEntry& sk, uint64_t version) -> bool {
+    if (reported.count(sk.log_position) > 0) return true;
+    nlohmann::json body = {{"collection", shard.collection}, {"shard", shard.shard},
+                           {"log_position", sk.log_position}, {"delta_key", LogKey(shard, sk.log_position)},
+                           {"reason", sk.reason}, {"version", version}};
+    QueueSend send{body.dump(), MessageGroupFor(shard),
+                   SqsId(shard.ToString() + "#" + std::to_string(sk.log_position) + "#skipped")};
+    if (!options_.dead_letters->Send(send).ok()) return false;
+    reported.insert(sk.log_position);
+    ++r.dead_lettered;
+    return true;
+  };
+
   for (int attempt = 1; attempt <= std::max(1, options_.max_commit_attempts); ++attempt) {
     r.commit_attempts = attempt;
     r.applied = r.records = 0;
@@ -398,6 +415,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       }
     }
     r.phases.merge_ms += SteadyMs() - t;
+    r.voided += voided_now;  // void markers are durable, whatever happens to this attempt
     if (restart) {
       st.reset();
       --attempt;  // known_bad grew, so this ends
@@ -405,7 +423,6 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     }
     if (idx < entries.size()) remains = true;
     const uint64_t new_pos = next - 1;
-    r.voided += voided_now;
     if (new_pos == base_pos) {
       st.reset();
       break;  // nothing applied (a young hole right after the base)
@@ -455,6 +472,12 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     r.bytes_uploaded += pub->bytes;
     if (Status s = step(kCompactStepUploaded); !s.ok()) return finish(s);
 
+    // Skipped entries are reported before the commit: a crash after it would leave no later cycle
+    // that skips them again (a lost CAS skips them again, and the dedup id drops the repeat).
+    if (options_.dead_letters != nullptr) {
+      for (const codec::SkippedEntry& sk : r.skipped) (void)report(sk, manifest.version);
+    }
+
     // ---- commit
     t = SteadyMs();
     std::optional<Pointer> now_ptr;
@@ -500,17 +523,6 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   }
   const uint64_t pos = current ? current->log_position : 0;
   r.log_position = pos;
-  if (options_.dead_letters != nullptr && r.new_version > 0) {
-    for (const codec::SkippedEntry& sk : r.skipped) {
-      nlohmann::json body = {{"collection", shard.collection}, {"shard", shard.shard},
-                             {"log_position", sk.log_position}, {"delta_key", LogKey(shard, sk.log_position)},
-                             {"reason", sk.reason}, {"version", r.new_version}};
-      QueueSend send{body.dump(), MessageGroupFor(shard), TriggerDedupId(shard, sk.log_position) + "#skipped"};
-      send.dedup_id = SqsId(send.dedup_id);
-      if (options_.dead_letters->Send(send).ok()) ++r.dead_lettered;
-    }
-  }
-
   // ---- settle the triggering messages
   t = SteadyMs();
   std::vector<Trigger*> to_delete, uncovered;
@@ -521,8 +533,10 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       uncovered.push_back(&tr);
       continue;
     }
+    // The trigger of a skipped entry goes only once the entry's report is out: the report of an
+    // earlier cycle may have failed or been cut short by a crash, so it is (re)sent here.
     const codec::SkippedEntry* s = current && p > 0 ? codec::FindSkipped(*current, p) : nullptr;
-    if (s != nullptr && options_.dead_letters == nullptr) {
+    if (s != nullptr && (options_.dead_letters == nullptr || !report(*s, current->version))) {
       tr.failed = true;
       r.failures.push_back({tr.q.message_id, Corruption("log entry " + std::to_string(p) + " skipped: " + s->reason)});
       continue;
@@ -537,10 +551,17 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       for (Trigger* tr : uncovered) to_delete.push_back(tr);
       if (Status s = step(kCompactStepRearmed); !s.ok()) return finish(s);
     } else {
+      // No new trigger: the ones this cycle holds come back instead and run the next cycle (without
+      // any, the schedule does).
       for (Trigger* tr : uncovered) {
         tr->failed = true;
         r.failures.push_back({tr->q.message_id, sent});
       }
+      for (Trigger* tr : to_delete) {
+        tr->failed = true;
+        r.failures.push_back({tr->q.message_id, sent});
+      }
+      to_delete.clear();
     }
   }
   r.deleted_message_ids = DeleteTriggers(queue_, to_delete);

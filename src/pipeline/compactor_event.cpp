@@ -32,6 +32,7 @@ Result<std::vector<QueueMessage>> ParseSqsRecords(const nlohmann::json& records)
     const std::string where = "Records[" + std::to_string(i) + "]";
     if (!r.is_object()) return InvalidArgument(where + ": expected an object");
     QueueMessage m;
+    m.receive_count = 1;  // unless the event says otherwise
     m.message_id = Str(r, "messageId");
     m.receipt_handle = Str(r, "receiptHandle");
     m.body = Str(r, "body");

@@ -87,17 +87,23 @@ bool IsVoidMarker(std::string_view body) { return body.substr(0, kVoidMagic.size
 
 Result<std::vector<LogEntry>> ListLog(ObjectStore* objects, const ShardId& shard, uint64_t after, size_t limit) {
   CP_RETURN_IF_ERROR(ValidateShardId(shard));
-  const std::string start = after == 0 ? std::string() : LogKey(shard, after);
-  auto listed = objects->ListAfter(LogPrefix(shard), start, limit);
-  if (!listed.ok()) return listed.status().WithContext("list log " + LogPrefix(shard));
+  std::string start = after == 0 ? std::string() : LogKey(shard, after);
   std::vector<LogEntry> out;
-  for (const ObjectMeta& m : *listed) {
-    auto seq = ParseLogKey(shard, m.key);
-    if (!seq || *seq <= after) continue;
-    out.push_back({*seq, m.key, m.size, m.last_modified_ms});
-    if (limit > 0 && out.size() >= limit) break;
+  // `limit` counts log entries, not objects: keys under the prefix that are no log keys (a console
+  // "folder" object, say) must not make a full page look like the end of the log.
+  for (;;) {
+    const size_t want = limit == 0 ? 0 : limit - out.size();
+    auto listed = objects->ListAfter(LogPrefix(shard), start, want);
+    if (!listed.ok()) return listed.status().WithContext("list log " + LogPrefix(shard));
+    for (const ObjectMeta& m : *listed) {
+      auto seq = ParseLogKey(shard, m.key);
+      if (!seq || *seq <= after) continue;
+      out.push_back({*seq, m.key, m.size, m.last_modified_ms});
+      if (limit > 0 && out.size() >= limit) return out;
+    }
+    if (limit == 0 || listed->size() < want || listed->empty()) return out;
+    start = listed->back().key;
   }
-  return out;
 }
 
 }  // namespace chromapact::pipeline

@@ -41,9 +41,8 @@
 //   update:     per record any of embedding / document / metadata; what is not given is unchanged; a
 //               metadata value of JSON null deletes that key. At least one column must be present.
 //   delete:     ids only.
-// Redelivery: the compactor makes re-application idempotent with (collection, shard, delta_id):
-// a record version per id is the delta_id that last wrote it, and a delta whose delta_id is not newer
-// than an id's version is skipped for that id (last writer wins by ULID, issue 4 item 5).
+// Order: a delta's place in its shard's log is its key's sequence number (pipeline/log.h), never
+// its delta_id; the compactor applies the log in that order, exactly once (docs/design/log.md).
 //
 // Shapes match store::RecordBatch field for field, so conversion is moving four vectors:
 //   store::RecordBatch b{std::move(r.ids), std::move(r.embeddings), std::move(r.documents),

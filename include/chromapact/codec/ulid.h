@@ -3,10 +3,12 @@
 // ("0123456789ABCDEFGHJKMNPQRSTVWXYZ", 5 bits per character, most significant first; the first
 // character carries only 3 bits, so it is 0..7).
 //
-// Why ULIDs for deltas: the canonical (upper-case) strings sort bytewise in time order, so an S3
-// listing of deltas/<coll>/<shard>/<ulid>.cpd is in creation order, and "last writer wins by the
-// delta's ULID per id" is a plain string comparison. Within one process, ULIDs from one generator
-// are strictly increasing (the spec's monotonic mode), also when the clock stands still or steps back.
+// What ULIDs are for here: unique ids that need no coordination (a delta's producer-side id, lease
+// owners, snapshot writer ids); the canonical (upper-case) strings sort bytewise in time order.
+// They order nothing in the log: a delta's place is its sequence number (pipeline/log.h), since
+// ULIDs follow each producer's clock, not the order writes were acknowledged in. Within one
+// process, ULIDs from one generator are strictly increasing (the spec's monotonic mode), also when
+// the clock stands still or steps back.
 #pragma once
 
 #include <cstddef>

@@ -78,8 +78,10 @@ struct CompactorOptions {
   codec::DeltaLimits limits;
   // Where a skipped entry is reported (the delta queue's DLQ, CHROMAPACT_DLQ_URL): one message
   // {"collection", "shard", "log_position", "delta_key", "reason", "version"} per skipped entry,
-  // sent after the commit that skipped it (group "<coll>#<shard>", dedup "<coll>#<shard>#<seq>#
-  // skipped"). Borrowed; null = report the entry's trigger as a failure instead. Reporting the
+  // sent right before the commit that skips it (group "<coll>#<shard>", dedup "<coll>#<shard>#<seq>#
+  // skipped"), and again by any later cycle that meets the entry's trigger (a report lost to a
+  // send error or a crash is not lost for good); the trigger is deleted only once its report is
+  // out. Borrowed; null = report the entry's trigger as a failure instead. Reporting the
   // trigger drags the later triggers of its group back with it (FIFO's partial-batch rule), so
   // healthy triggers could follow it into the DLQ: the direct send avoids that.
   Queue* dead_letters = nullptr;
