@@ -3,7 +3,7 @@
 # moto_server (our launcher, signature checking on, one IAM admin), three emulators (producer,
 # compactor, query bootstraps), the fiori set (778 x 384 real vectors + documents) and a seeded
 # synthetic N x 384 set loaded through the producer (batches of 100 / 1,000) and compacted with
-# {"action":"compact"} invokes until the queue is empty; then per collection WARMUP queries and REPS x
+# {"action":"compact"} invokes until one applies nothing and re-arms nothing; then per collection WARMUP queries and REPS x
 # QUERIES queries (n_results 10) without and with a `where` filter, client wall time per query plus the
 # emulator's REPORT Duration and the handler's QueryLatency (EMF) for the cost split.
 # usage: bench/runtime/query_latency.sh [N=100000] [REPS=3] [QUERIES=300]
@@ -41,14 +41,14 @@ raw=$out_dir/runtime_query_latency_raw.csv steps=$out_dir/runtime_query_latency_
 rm -f "$raw" "$steps"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
 $bench load-fiori "$fiori" --producer "$producer" --collection fiori --batch 100 --csv "$steps"
-$bench compact --compactor "$compactor" --collection fiori --queue-url "$queue" --csv "$steps"
+$bench compact --compactor "$compactor" --collection fiori --csv "$steps"
 $bench wait-count --query "$query" --collection fiori --count 778
 $bench latency --query "$query" --collection fiori --vectors "fiori:$fiori" --where '{"category": "Sapui5"}' \
   --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw"
 
 syn=synthetic$n
 $bench load-synthetic --producer "$producer" --collection "$syn" --n "$n" --batch 1000 --csv "$steps"
-$bench compact --compactor "$compactor" --collection "$syn" --queue-url "$queue" --csv "$steps"
+$bench compact --compactor "$compactor" --collection "$syn" --csv "$steps"
 $bench wait-count --query "$query" --collection "$syn" --count "$n"
 $bench latency --query "$query" --collection "$syn" --vectors synthetic:7 --where '{"bucket": 3}' \
   --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw"

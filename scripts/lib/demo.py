@@ -6,14 +6,16 @@ little-endian, row i = line i of records.jsonl) and records.jsonl ({"id", "conte
 "path", "chunk_index", "document_id", "wordCount", ...}).
 
   load      URL DATASET COLLECTION BATCH    every record through the producer's invoke URL, BATCH records
-                                            (and < 5 MB of JSON) per event
+                                            (and < 5 MB of JSON) per event; each acknowledgement must name
+                                            log positions above the previous ones (the log's order)
   count     URL COLLECTION WANT SECONDS     polls the query bootstrap's count until it is WANT
   query     URL DATASET COLLECTION PICKS SEED REFS
                                             PICKS documents' own vectors (each must be its own top hit),
                                             then one query filtered by where + where_document; every
                                             answer is checked against an exact brute-force search here;
                                             writes what the oracle step compares to REFS (JSON)
-  snapshot  DIR WANT                        checks a downloaded snapshot against its manifest.json
+  snapshot  DIR WANT LAST_SEQ               checks a downloaded snapshot against its manifest.json: WANT
+                                            records, the whole log (to LAST_SEQ) applied, nothing skipped
   oracle    PORT COLLECTION REFS            real Chroma's count and filtered query vs REFS
 Each prints short lines and exits 1 (with the reason on stderr) when a check fails.
 """
@@ -103,7 +105,7 @@ def cmd_load(url, folder, collection, batch):
         cur_bytes += size
     if cur:
         batches.append(cur)
-    keys, sent = [], 0
+    keys, sent, last = [], 0, {}
     for b in batches:
         event = {
             "collection": collection,
@@ -118,10 +120,19 @@ def cmd_load(url, folder, collection, batch):
             fail(f"producer answered an error for records {b[0]}..{b[-1]}: {err}")
         if not isinstance(answer, dict) or answer.get("count") != len(b) or not answer.get("delta_keys"):
             fail(f"producer answer for records {b[0]}..{b[-1]} is not {{count: {len(b)}, delta_keys}}: {answer}")
+        positions = answer.get("log_positions") or []
+        if len(positions) != len(answer["delta_keys"]):
+            fail(f"producer answer for records {b[0]}..{b[-1]} has no log position per delta: {answer}")
+        for p in positions:
+            if p["log_position"] <= last.get(p["shard"], 0):
+                fail(f"log position {p['log_position']} of shard {p['shard']} is not above the previous "
+                     f"acknowledgement's {last[p['shard']]}")
+            last[p["shard"]] = p["log_position"]
         keys.extend(answer["delta_keys"])
         sent += len(b)
     print(f"demo:   {sent} records in {len(batches)} producer events (<= {batch} each) -> "
-          f"{len(keys)} deltas, e.g. {keys[0]}")
+          f"{len(keys)} deltas at increasing log positions (last: "
+          f"{', '.join(f'shard {s} at {p}' for s, p in sorted(last.items()))}), e.g. {keys[-1]}")
 
 
 def cmd_count(url, collection, want, seconds):
@@ -258,7 +269,7 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def cmd_snapshot(folder, want):
+def cmd_snapshot(folder, want, last_seq):
     with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     total = 0
@@ -273,6 +284,9 @@ def cmd_snapshot(folder, want):
     if manifest["record_count"] != int(want) or manifest["dimension"] != DIM:
         fail(f"manifest says {manifest['record_count']} records of dimension {manifest['dimension']}, "
              f"expected {want} x {DIM}")
+    if manifest["log_position"] != int(last_seq) or manifest.get("skipped"):
+        fail(f"manifest covers the log to {manifest['log_position']} (skipped: {manifest.get('skipped')}), "
+             f"expected all of it, to {last_seq}, nothing skipped")
     print(f"demo:   version {manifest['version']} of {manifest['collection']}#{manifest['shard']}: "
           f"{len(manifest['files'])} files, {total / 1e6:.1f} MB, SHA-256 verified, "
           f"{manifest['record_count']} records, log position {manifest['log_position']}")
@@ -316,7 +330,7 @@ def cmd_oracle(port, collection, refs_path):
 
 def main(argv):
     commands = {"load": (cmd_load, 4), "count": (cmd_count, 4), "query": (cmd_query, 6),
-                "snapshot": (cmd_snapshot, 2), "oracle": (cmd_oracle, 3)}
+                "snapshot": (cmd_snapshot, 3), "oracle": (cmd_oracle, 3)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2

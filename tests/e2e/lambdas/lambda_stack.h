@@ -1,6 +1,7 @@
 // The whole local stack for end-to-end tests of the three real bootstraps (issue 5 item 5): one
 // moto_server with signature checking on (an IAM admin's keys), a bucket, a FIFO trigger queue with a
-// FIFO DLQ (RedrivePolicy maxReceiveCount 2, short visibility timeout), a DynamoDB table (sequence
+// FIFO DLQ (RedrivePolicy maxReceiveCount 2, short visibility timeout; the compactor also reports
+// skipped log entries there itself, CHROMAPACT_DLQ_URL, as deployed), a DynamoDB table (sequence
 // numbers, collection dimensions, leases, pointers), and three `chromapact-emulator` processes on
 // 127.0.0.1 running build/lambdas/{producer,compactor,query}/bootstrap; the compactor's emulator is
 // its SQS event source (--sqs-queue-url). Helpers invoke a function over HTTP (Lambda's Invoke path),
@@ -168,6 +169,7 @@ class LambdaStackTest : public ::testing::Test {
               {"CHROMAPACT_HOLE_TIMEOUT_MS", std::to_string(kStackHoleTimeoutMs)},
               {"CHROMAPACT_MAX_DELTAS", std::to_string(kStackMaxDeltas)},
               {"CHROMAPACT_COMMIT_MARGIN_MS", "5000"},
+              {"CHROMAPACT_DLQ_URL", dlq_url_},  // as deployed (infra/template.yaml)
               {"CHROMAPACT_CRASH_AT", "armed-file-names-the-step"},
               {"CHROMAPACT_CRASH_FILE", crash_file_}}));
     ASSERT_TRUE(compactor_->ok()) << compactor_->error();

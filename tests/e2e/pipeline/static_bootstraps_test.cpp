@@ -1,7 +1,8 @@
 // The three fully static bootstraps (-DCHROMAPACT_STATIC=ON, scripts/build-static) run through the
 // real chromapact-emulator of this (dynamic) build against moto_server with signature checking on:
-// the producer writes a delta and its FIFO message, the compactor commits it as version 1, the query
-// answers count / nearest neighbour from that snapshot; malformed events get typed errors. Before
+// the producer appends a delta to the shard's log (sequence number from DynamoDB) and sends its
+// trigger, the compactor commits it as version 1 at log position 1, the query answers count /
+// nearest neighbour from that snapshot; malformed events get typed errors. Before
 // that, each file is checked to be a static ELF (no PT_INTERP, no PT_DYNAMIC) and stripped (no
 // .symtab), so the run cannot be using the system's shared libraries.
 //
@@ -229,13 +230,17 @@ TEST_F(StaticPipelineTest, ProduceCompactQueryThroughTheEmulator) {
   ASSERT_EQ(produced.status, 200) << produced.body.dump() << "\n" << producer->Log();
   ASSERT_EQ(produced.function_error, "") << produced.body.dump();
   EXPECT_EQ(produced.body["count"], 4) << produced.body.dump();
+  // The first entry of the shard's log: sequence number 1 from the table, at its log key.
   ASSERT_EQ(produced.body["delta_keys"].size(), 1u) << produced.body.dump();
   const std::string key = produced.body["delta_keys"][0].get<std::string>();
-  EXPECT_EQ(key.rfind(std::string("deltas/") + kCollection + "/0/", 0), 0u) << key;
+  EXPECT_EQ(key, std::string("deltas/") + kCollection + "/0/00000000000000000001.cpd") << key;
+  EXPECT_EQ(produced.body["log_positions"], json::parse(R"([{"shard": 0, "log_position": 1}])"))
+      << produced.body.dump();
   aws::S3Client s3(moto_->Config(*admin_));
   EXPECT_TRUE(s3.HeadObject(kBucket, key).ok()) << key;
 
-  // A malformed batch: a typed error naming the field, nothing written.
+  // A malformed batch, and one of another dimension than the collection's: typed errors naming the
+  // field, nothing written.
   json bad = batch;
   bad["operation"] = "explode";
   const Answer rejected = Invoke(*producer, bad);
@@ -243,6 +248,14 @@ TEST_F(StaticPipelineTest, ProduceCompactQueryThroughTheEmulator) {
   EXPECT_EQ(rejected.function_error, "Unhandled");
   EXPECT_EQ(rejected.body.value("errorType", ""), "InvalidArgument") << rejected.body.dump();
   EXPECT_NE(rejected.body.value("errorMessage", "").find("operation"), std::string::npos) << rejected.body.dump();
+  const Answer other_dim =
+      Invoke(*producer, {{"collection", kCollection}, {"ids", {"e"}}, {"embeddings", {{1, 2}}}});
+  EXPECT_EQ(other_dim.body.value("errorType", ""), "InvalidArgument") << other_dim.body.dump();
+  EXPECT_NE(other_dim.body.value("errorMessage", "").find("expecting embedding with dimension of 3, got 2"),
+            std::string::npos)
+      << other_dim.body.dump();
+  EXPECT_FALSE(
+      s3.HeadObject(kBucket, std::string("deltas/") + kCollection + "/0/00000000000000000002.cpd").ok());
 
   const Answer compacted = Invoke(*compactor, {{"action", "compact"}, {"collection", kCollection}});
   ASSERT_EQ(compacted.status, 200) << compacted.body.dump() << "\n" << compactor->Log();
@@ -252,7 +265,9 @@ TEST_F(StaticPipelineTest, ProduceCompactQueryThroughTheEmulator) {
   EXPECT_EQ(cycle["status"], "OK") << cycle.dump();
   EXPECT_EQ(cycle["version"], 1) << cycle.dump();
   EXPECT_EQ(cycle["applied"], 1) << cycle.dump();
-  EXPECT_EQ(cycle["failed"], 0) << cycle.dump();
+  EXPECT_EQ(cycle["log_position"], 1) << cycle.dump();
+  EXPECT_EQ(cycle["skipped"], 0) << cycle.dump();
+  EXPECT_EQ(cycle["rearmed"], false) << cycle.dump();
   const Answer bad_action = Invoke(*compactor, {{"action", "explode"}});
   EXPECT_EQ(bad_action.function_error, "Unhandled");
   EXPECT_EQ(bad_action.body.value("errorType", ""), "InvalidArgument") << bad_action.body.dump();

@@ -21,13 +21,21 @@ const Status kThrottle(StatusCode::kThrottled, "injected SlowDown");
 
 class CompactorFaultsTest : public CompactorTestBase {
  protected:
-  // Produce through fault-injecting wrappers of this test's seams.
+  // Produce through fault-injecting wrappers of this test's seams. The model records what was
+  // acknowledged, or, on an error, the deltas the producer reports as appended (they will apply);
+  // *appended_out (if set) receives that report.
   Result<ProduceResult> FaultyWrite(FaultInjector* faults, Queue* queue, const ShardId& shard, const Op& op,
-                                    Model* model) {
+                                    Model* model, ProduceResult* appended_out = nullptr) {
     auto kv = NewFaultyKvStore(this->kv(), faults);
     auto objects = NewFaultyObjectStore(this->objects(), faults);
     auto q = NewFaultyQueue(queue, faults);
-    return fixture::Write(kv.get(), objects.get(), q.get(), shard.collection, op, model, 1);
+    ProducerOptions opts;
+    opts.producer_id = "faulty-producer";
+    ProduceResult appended;
+    auto ack = Produce(kv.get(), objects.get(), q.get(), nullptr, RequestFor(shard.collection, op), opts, &appended);
+    model->Acknowledged(op, ack.ok() ? *ack : appended, 1);
+    if (appended_out) *appended_out = appended;
+    return ack;
   }
 
   std::set<uint64_t> Announced(Queue* queue) {
@@ -47,17 +55,19 @@ struct ProducerFault {
   FaultRule rule;
   bool number_taken;  // the sequence number was used up (a hole or an entry follows)
   bool entry_landed;  // the delta is in the log, though the write was not acknowledged
+  bool reported;      // ... and the producer knows it (producer.h `appended`)
 };
 
 TEST_F(CompactorFaultsTest, ProducerFaultsAcknowledgeNothingAndTheLogResolvesWhatWasLeft) {
   const std::vector<ProducerFault> faults_table = {
-      {"seq-5xx", {kStepKvUpdate, "SEQ#", FaultWhen::kBefore, 1, 1, kServerError}, false, false},
-      {"seq-throttled", {kStepKvUpdate, "SEQ#", FaultWhen::kBefore, 1, 1, kThrottle}, false, false},
-      {"seq-answer-lost", {kStepKvUpdate, "SEQ#", FaultWhen::kAfter, 1, 1, kServerError}, true, false},
-      {"put-5xx", {kStepS3Put, "deltas/", FaultWhen::kBefore, 1, 1, kServerError}, true, false},
-      {"put-throttled", {kStepS3Put, "deltas/", FaultWhen::kBefore, 1, 1, kThrottle}, true, false},
-      {"put-answer-lost", {kStepS3Put, "deltas/", FaultWhen::kAfter, 1, 1, kServerError}, true, true},
-      {"send-5xx", {kStepSqsSend, "", FaultWhen::kBefore, 1, 1, kServerError}, true, true},
+      {"seq-5xx", {kStepKvUpdate, "SEQ#", FaultWhen::kBefore, 1, 1, kServerError}, false, false, false},
+      {"seq-throttled", {kStepKvUpdate, "SEQ#", FaultWhen::kBefore, 1, 1, kThrottle}, false, false, false},
+      {"seq-answer-lost", {kStepKvUpdate, "SEQ#", FaultWhen::kAfter, 1, 1, kServerError}, true, false, false},
+      {"put-5xx", {kStepS3Put, "deltas/", FaultWhen::kBefore, 1, 1, kServerError}, true, false, false},
+      {"put-throttled", {kStepS3Put, "deltas/", FaultWhen::kBefore, 1, 1, kThrottle}, true, false, false},
+      // The PUT landed, its answer was lost: the producer cannot know the delta will apply.
+      {"put-answer-lost", {kStepS3Put, "deltas/", FaultWhen::kAfter, 1, 1, kServerError}, true, true, false},
+      {"send-5xx", {kStepSqsSend, "", FaultWhen::kBefore, 1, 1, kServerError}, true, true, true},
   };
   for (size_t i = 0; i < faults_table.size(); ++i) {
     const ProducerFault& f = faults_table[i];
@@ -71,17 +81,27 @@ TEST_F(CompactorFaultsTest, ProducerFaultsAcknowledgeNothingAndTheLogResolvesWha
     FaultInjector faults;
     faults.Add(f.rule);
     const Op failed_op{DeltaOp::kUpsert, {"a", "c"}, 2};
-    auto ack = FaultyWrite(&faults, queue.get(), shard, failed_op, &model);
+    ProduceResult appended;
+    auto ack = FaultyWrite(&faults, queue.get(), shard, failed_op, &model, &appended);
     ASSERT_FALSE(ack.ok()) << "acknowledged despite the fault";
     EXPECT_EQ(ack.status().code(), f.rule.status->code()) << ack.status().ToString();
-    EXPECT_EQ(model.writes(), 1u);
+    EXPECT_EQ(appended.count, 0u);
+    if (f.reported) {
+      ASSERT_EQ(appended.log_positions.size(), 1u);
+      EXPECT_EQ(appended.log_positions[0].log_position, 2u);
+      EXPECT_EQ(appended.delta_keys, std::vector<std::string>{LogKey(shard, 2)});
+    } else {
+      EXPECT_TRUE(appended.log_positions.empty());
+      EXPECT_TRUE(appended.delta_keys.empty());
+    }
+    EXPECT_EQ(model.writes(), f.reported ? 2u : 1u);
     auto last = LastSequence(kv(), shard);
     ASSERT_TRUE(last.ok()) << last.status().ToString();
     EXPECT_EQ(*last, f.number_taken ? 2u : 1u);
     auto entry = objects()->Head(LogKey(shard, 2));
     EXPECT_EQ(entry.ok(), f.entry_landed) << entry.status().ToString();
     EXPECT_EQ(Announced(queue.get()), (std::set<uint64_t>{1})) << "a trigger for an unacknowledged write";
-    if (f.entry_landed) Landed(&model, failed_op, 2);
+    if (f.entry_landed && !f.reported) Landed(&model, failed_op, 2);
 
     // The client retries: a new write, after everything acknowledged before it.
     const uint64_t retry_pos = f.number_taken ? 3 : 2;
@@ -126,7 +146,7 @@ TEST_F(CompactorFaultsTest, IntermittentFaultsOnEveryProducerCall) {
     if (ack.ok()) ++acked;
   }
   EXPECT_EQ(acked, 5);
-  EXPECT_EQ(static_cast<int>(model.writes()), acked);
+  EXPECT_EQ(static_cast<int>(model.writes()), acked);  // no failed write had appended anything
   clock_.Set(RealNowMs() + kHourMs);  // the two holes are old
   Compactor compactor(kv(), objects(), queue.get(), &clock_, Opts("intermittent"));
   CycleUntilDone(&compactor, queue.get(), shard);

@@ -30,6 +30,16 @@ inline constexpr int64_t kHourMs = 3600 * 1000;
 
 inline int64_t RealNowMs() { return SystemClock::Default()->NowMs(); }
 
+// `op` giving only the columns named (Op's constructor gives all three), with `null_keys` sent as
+// null metadata values.
+inline Op Cols(Op op, bool embedding, bool document, bool metadata, std::vector<std::string> null_keys = {}) {
+  op.embedding = embedding;
+  op.document = document;
+  op.metadata = metadata;
+  op.null_keys = std::move(null_keys);
+  return op;
+}
+
 // Forwards every call to `base`; tests override the calls they intercept.
 class ForwardingObjectStore : public ObjectStore {
  public:
@@ -70,9 +80,10 @@ class CompactorTestBase : public PipelineMotoTest {
   }
   CompactorOptions Opts(const std::string& tag) { return Options(tag, kTtl); }
 
-  // Writes `op` into one-shard collection shard.collection through the real producer; returns its
+  // Writes `op` into the one-shard collection shard.collection through the real producer; returns its
   // log position (0 with a test failure when it is not acknowledged).
   uint64_t Write(Queue* queue, const ShardId& shard, const Op& op, Model* model) {
+    EXPECT_EQ(shard.shard, 0) << "a one-shard collection has only shard 0";
     auto ack = fixture::Write(kv(), objects(), queue, shard.collection, op, model, 1);
     EXPECT_TRUE(ack.ok()) << ack.status().ToString();
     if (!ack.ok() || ack->log_positions.size() != 1) return 0;

@@ -155,7 +155,7 @@ TEST_F(CompactorLogTest, LateDeltaFirstThenTheVoidMarkerLosesAndTheDeltaIsApplie
   DeltaPutHook stalled(objects());
   stalled.hook = [&](const std::string& key, const std::function<Result<ObjectMeta>()>& put) {
     EXPECT_EQ(key, LogKey(shard, 2));
-    Write(queue.get(), shard, {DeltaOp::kUpdate, {"a", "z"}, 3, true, false, false}, &model);
+    Write(queue.get(), shard, Cols({DeltaOp::kUpdate, {"a", "z"}, 3}, true, false, false), &model);
     clock_.Set(RealNowMs() + kHourMs);
     Result<ObjectMeta> landed = Internal("the PUT never ran");
     CompactorOptions opts = Opts("deltafirst");
@@ -270,8 +270,8 @@ TEST_F(CompactorLogTest, BudgetLeavesTheRestForTheNextCycleAndAppliesNothingTwic
       {DeltaOp::kUpsert, {"x", "y"}, 1},
       {DeltaOp::kDelete, {"x"}},
       {DeltaOp::kAdd, {"x"}, 3},
-      {DeltaOp::kUpdate, {"y"}, 4, false, false, true, {"m1"}},
-      {DeltaOp::kUpsert, {"y"}, 5, true, false, true, {"seed"}},
+      Cols({DeltaOp::kUpdate, {"y"}, 4}, false, false, true, {"m1"}),
+      Cols({DeltaOp::kUpsert, {"y"}, 5}, true, false, true, {"seed"}),
   };
   struct Budget {
     std::string name;

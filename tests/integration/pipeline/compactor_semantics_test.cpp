@@ -23,28 +23,28 @@ std::vector<Op> Script() {
       // add of an existing id: a unchanged; the batch's new id c is added.
       {DeltaOp::kAdd, {"a", "c"}, 2},
       // update of an absent id: nothing created; the batch's existing id b is updated (document).
-      {DeltaOp::kUpdate, {"ghost", "b"}, 3, false, true, false},
+      Cols({DeltaOp::kUpdate, {"ghost", "b"}, 3}, false, true, false),
       // metadata merge: a's keys from seed 1 ("m1") stay, seed 6's ("m2") are added.
-      {DeltaOp::kUpdate, {"a"}, 6, false, false, true},
+      Cols({DeltaOp::kUpdate, {"a"}, 6}, false, false, true),
       // a null value deletes the key; the others merge.
-      {DeltaOp::kUpdate, {"a"}, 7, false, false, true, {"m1"}},
+      Cols({DeltaOp::kUpdate, {"a"}, 7}, false, false, true, {"m1"}),
       // metadata-only update after an upsert: embedding and document stay.
       {DeltaOp::kUpsert, {"d"}, 8},
-      {DeltaOp::kUpdate, {"d"}, 9, false, false, true},
+      Cols({DeltaOp::kUpdate, {"d"}, 9}, false, false, true),
       // upsert of an existing id without document / metadata keeps them, takes the embedding.
-      {DeltaOp::kUpsert, {"d"}, 10, true, false, false},
+      Cols({DeltaOp::kUpsert, {"d"}, 10}, true, false, false),
       // delete then add: b comes back with the new write's content only (no old metadata merged).
       {DeltaOp::kDelete, {"b", "never-existed"}},
-      {DeltaOp::kAdd, {"b"}, 14, true, false, true},
+      Cols({DeltaOp::kAdd, {"b"}, 14}, true, false, true),
       // every key nulled: the metadata reads null (e's seed-1 keys: seed, id, m1; seed 13 sends m1 too).
-      {DeltaOp::kUpdate, {"e"}, 13, false, false, true, {"seed", "id", "m1"}},
+      Cols({DeltaOp::kUpdate, {"e"}, 13}, false, false, true, {"seed", "id", "m1"}),
       // upsert merging into a null metadata; update with an embedding only.
-      {DeltaOp::kUpsert, {"e", "f"}, 15, true, true, true, {"m3"}},
-      {DeltaOp::kUpdate, {"c", "f"}, 16, true, false, false},
+      Cols({DeltaOp::kUpsert, {"e", "f"}, 15}, true, true, true, {"m3"}),
+      Cols({DeltaOp::kUpdate, {"c", "f"}, 16}, true, false, false),
       // delete of absent ids changes nothing; delete and re-add within the log order.
       {DeltaOp::kDelete, {"ghost"}},
       {DeltaOp::kDelete, {"c"}},
-      {DeltaOp::kUpsert, {"c"}, 17, true, false, true},
+      Cols({DeltaOp::kUpsert, {"c"}, 17}, true, false, true),
   };
 }
 

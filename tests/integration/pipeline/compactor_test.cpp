@@ -6,6 +6,7 @@
 // winning whatever the deltas' ULIDs say, a lost pointer CAS, and snapshot fetch verification.
 // Holes, bad deltas, budget: compactor_log_test. Crashes: compactor_crash_test. Triggers:
 // triggers_test. Chroma semantics: compactor_semantics_test. Seam faults: compactor_faults_test.
+// Skipped entries reported to a dead-letter queue: compactor_dead_letters_test.
 #include "chromapact/pipeline/compactor.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "integration/pipeline/compactor_helpers.h"
 
@@ -24,37 +26,45 @@ using codec::DeltaOp;
 class CompactorTest : public CompactorTestBase {};
 
 // An ObjectStore whose log entry reads each take `per_read_ms` of the (manual) clock: a slow merge,
-// which moto cannot be made to cause.
+// which moto cannot be made to cause. After each read another compactor tries to take the lease.
 class SlowDeltaReads final : public ForwardingObjectStore {
  public:
-  SlowDeltaReads(ObjectStore* base, ManualClock* clock, int64_t per_read_ms)
-      : ForwardingObjectStore(base), clock_(clock), per_read_ms_(per_read_ms) {}
+  SlowDeltaReads(ObjectStore* base, ManualClock* clock, int64_t per_read_ms, LeaseTable* intruder, ShardId shard)
+      : ForwardingObjectStore(base), clock_(clock), per_read_ms_(per_read_ms), intruder_(intruder),
+        shard_(std::move(shard)) {}
   Result<std::string> Get(const std::string& k, ObjectMeta* meta) override {
     if (k.rfind("deltas/", 0) == 0) {
       clock_->Advance(per_read_ms_);
       ++reads;
+      if (intruder_->Acquire(shard_, "intruder-" + std::to_string(reads)).ok()) ++taken_over;
     }
     return base_->Get(k, meta);
   }
   int reads = 0;
+  int taken_over = 0;
 
  private:
   ManualClock* clock_;
   int64_t per_read_ms_;
+  LeaseTable* intruder_;
+  ShardId shard_;
 };
 
-// Four deltas whose reads take half the lease TTL each: the merge lasts twice the TTL, so the cycle
-// only commits because the lease is renewed between deltas.
+// Four deltas whose reads take half the lease TTL each: the merge lasts twice the TTL. Only a lease
+// renewed between deltas keeps another compactor from taking the shard over mid-merge (which would
+// then make this cycle's next heartbeat fail and the cycle abort).
 TEST_F(CompactorTest, LeaseIsRenewedDuringAMergeLongerThanItsTtl) {
   const ShardId shard{"slowmerge", 0};
   auto queue = NewQueue("slowmerge");
   Model model;
   for (int i = 0; i < 4; ++i) Write(queue.get(), shard, {DeltaOp::kUpsert, {"r" + std::to_string(i), "s"}, i + 1}, &model);
-  SlowDeltaReads slow(objects(), &clock_, kTtl / 2);
+  LeaseTable intruder(kv(), &clock_, LeaseOptions{kTtl});
+  SlowDeltaReads slow(objects(), &clock_, kTtl / 2, &intruder, shard);
   Compactor compactor(kv(), &slow, queue.get(), &clock_, Opts("slowmerge"));
   CycleResult r = CycleWithTriggers(&compactor, queue.get(), shard);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(slow.reads, 4);
+  EXPECT_EQ(slow.taken_over, 0) << "the lease expired during the merge";
   EXPECT_EQ(r.applied, 4u);
   EXPECT_EQ(r.new_version, 1);
   EXPECT_EQ(r.log_position, 4u);
@@ -147,7 +157,7 @@ TEST_F(CompactorTest, AcknowledgedOrderWinsWhateverTheDeltaIdsSay) {
   const Op older_id{DeltaOp::kUpsert, {"x", "w"}, 2};
   ASSERT_TRUE(PutEntry(shard, 2, EncodeOp(shard, older_id)).ok());
   Landed(&model, older_id, 2);
-  ASSERT_EQ(Write(queue.get(), shard, {DeltaOp::kUpdate, {"y", "w"}, 3, false, true, false}, &model), 3u);
+  ASSERT_EQ(Write(queue.get(), shard, Cols({DeltaOp::kUpdate, {"y", "w"}, 3}, false, true, false), &model), 3u);
 
   Compactor compactor(kv(), objects(), queue.get(), &clock_, Opts("logorder"));
   CycleResult r = CycleWithTriggers(&compactor, queue.get(), shard);

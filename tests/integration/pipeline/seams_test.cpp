@@ -1,11 +1,12 @@
 // The real seams against moto_server with signature checking on: the S3 ObjectStore (create-only
-// and If-Match puts, get, head, list, batch delete, files) and the SQS Queue (FIFO send, receive
+// and If-Match puts, get, head, list, list after a key (the log's listing), batch delete, files) and the SQS Queue (FIFO send, receive
 // with receive counts, batched delete and visibility with per-receipt failures), each also through
 // the fault-injection wrapper (a crash after an upload landed; a crash before a delete).
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "chromapact/pipeline/clock.h"
 #include "chromapact/pipeline/fault_injection.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
@@ -77,6 +78,57 @@ TEST_F(SeamsTest, ObjectStoreConditionalPutsGetHeadListDelete) {
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->size(), 1u);
   EXPECT_EQ((*after)[0].key, "deltas/c/1/c.cpd");
+}
+
+// ListAfter is how the compactor lists the log past its base (log.h ListLog): StartAfter, in key
+// order, only the prefix, with LastModified (the hole timeout is measured from it).
+TEST_F(SeamsTest, ObjectStoreListAfterAKey) {
+  const std::string prefix = "deltas/la/0/";
+  for (const char* k : {"00000000000000000001.cpd", "00000000000000000002.cpd", "00000000000000000003.cpd",
+                        "00000000000000000010.cpd", "00000000000000000011.cpd"}) {
+    ASSERT_TRUE(objects_->Put(prefix + k, k).ok());
+  }
+  ASSERT_TRUE(objects_->Put("deltas/la/1/00000000000000000004.cpd", "other shard").ok());
+  ASSERT_TRUE(objects_->Put("deltas/la/00000000000000000005.cpd", "outside the prefix").ok());
+  auto keys = [](const std::vector<ObjectMeta>& v) {
+    std::vector<std::string> out;
+    for (const auto& m : v) out.push_back(m.key.substr(m.key.rfind('/') + 1));
+    return out;
+  };
+  auto all = objects_->ListAfter(prefix, "", 0);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(keys(*all), (std::vector<std::string>{"00000000000000000001.cpd", "00000000000000000002.cpd",
+                                                  "00000000000000000003.cpd", "00000000000000000010.cpd",
+                                                  "00000000000000000011.cpd"}));
+  EXPECT_EQ((*all)[0].size, 24);
+  EXPECT_GT((*all)[0].last_modified_ms, 1700000000000);
+  EXPECT_LE((*all)[0].last_modified_ms, SystemClock::Default()->NowMs() + 1000);
+  auto after = objects_->ListAfter(prefix, prefix + "00000000000000000002.cpd", 0);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(keys(*after), (std::vector<std::string>{"00000000000000000003.cpd", "00000000000000000010.cpd",
+                                                    "00000000000000000011.cpd"}));
+  // A start key that does not exist: everything after where it would sort.
+  auto between = objects_->ListAfter(prefix, prefix + "00000000000000000005.cpd", 0);
+  ASSERT_TRUE(between.ok());
+  EXPECT_EQ(keys(*between), (std::vector<std::string>{"00000000000000000010.cpd", "00000000000000000011.cpd"}));
+  // A limit: at least that many (the rest of the page may come too), still in order after the key.
+  auto limited = objects_->ListAfter(prefix, prefix + "00000000000000000001.cpd", 2);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_GE(limited->size(), 2u);
+  EXPECT_EQ(keys(*limited)[0], "00000000000000000002.cpd");
+  EXPECT_EQ(keys(*limited)[1], "00000000000000000003.cpd");
+  auto none = objects_->ListAfter(prefix, prefix + "00000000000000000011.cpd", 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto empty_prefix = objects_->ListAfter("deltas/nothing-here/", "", 0);
+  ASSERT_TRUE(empty_prefix.ok());
+  EXPECT_TRUE(empty_prefix->empty());
+  // Through the fault wrapper: a LIST is the step "s3.list" on the prefix.
+  FaultInjector faults;
+  faults.Add({kStepS3List, "deltas/la/", FaultWhen::kBefore, 1, 1, Status(StatusCode::kThrottled, "SlowDown")});
+  auto faulty = NewFaultyObjectStore(objects_.get(), &faults);
+  EXPECT_EQ(faulty->ListAfter(prefix, "", 0).status().code(), StatusCode::kThrottled);
+  EXPECT_TRUE(faulty->ListAfter(prefix, "", 0).ok());
 }
 
 TEST_F(SeamsTest, ObjectStoreFilesRoundTrip) {
