@@ -33,6 +33,8 @@
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "chromapact/runtime/logging.h"
 #include "chromapact/runtime/metrics.h"
 #include "chromapact/runtime/run_handler.h"
@@ -152,7 +154,11 @@ int main() {
       runtime::LogInfo("lease held; waiting", {{"shard", shard.ToString()}, {"attempt", attempt}, {"status", st.ToString()}});
     };
   };
-  auto compact_all = [&](const std::string& collection, const runtime::Context& ctx) -> runtime::HandlerResult {
+  // `wait`: the schedule does not wait for a held lease (that shard is being compacted, and waiting
+  // would stack schedule invocations up against the function's reserved concurrency, which the SQS
+  // event source shares); an operator's {"action": "compact"} does.
+  auto compact_all = [&](const std::string& collection, const runtime::Context& ctx,
+                         const pipeline::LeaseWait& wait) -> runtime::HandlerResult {
     if (collection.empty()) {
       return lambdas::Fail(InvalidArgument("collection: missing (and CHROMAPACT_COLLECTION is not set)"));
     }
@@ -162,7 +168,7 @@ int main() {
     for (int s = 0; s < config->shards; ++s) {
       const pipeline::ShardId shard{collection, s};
       pipeline::CycleResult r = pipeline::RunCycleWaitingForLease(
-          &compactor, shard, {}, ApplyDeadline(ctx, config->commit_margin_ms), config->lease_wait, on_wait(shard));
+          &compactor, shard, {}, ApplyDeadline(ctx, config->commit_margin_ms), wait, on_wait(shard));
       EmitMetrics(shard, r);
       cycles.push_back(CycleJson(shard, r));
     }
@@ -179,7 +185,18 @@ int main() {
       if (!batch.ok()) return lambdas::Fail(batch.status());
       std::vector<pipeline::MessageFailure> bad;
       std::set<std::string> failed;
+      // The margin a cycle keeps for persist + upload + commit, as ApplyDeadline computes it.
+      const int64_t margin_ms = std::min(config->commit_margin_ms, ctx.RemainingTimeMs() / 2);
       for (const pipeline::ShardBatch& sb : pipeline::GroupByShard(*batch, &bad)) {
+        if (ctx.RemainingTimeMs() < margin_ms) {
+          // Too little time left to apply and commit (earlier shards of the batch used it): hand
+          // this shard's triggers on rather than overrun the invocation.
+          for (auto& f : compactor.HandOff(sb.shard, sb.messages, Aborted("compactor: invocation time spent"))) {
+            failed.insert(std::move(f.message_id));
+          }
+          runtime::LogInfo("no time left; triggers handed off", {{"shard", sb.shard.ToString()}});
+          continue;
+        }
         pipeline::CycleResult r = pipeline::RunCycleWaitingForLease(
             &compactor, sb.shard, sb.messages, ApplyDeadline(ctx, config->commit_margin_ms), config->lease_wait,
             on_wait(sb.shard));
@@ -204,7 +221,7 @@ int main() {
       return runtime::HandlerResult::Success(nlohmann::json{{"batchItemFailures", items}}.dump());
     }
     if (Str(e, "source") == "aws.events" || Str(e, "detail-type") == "Scheduled Event") {
-      return compact_all(config->default_collection, ctx);
+      return compact_all(config->default_collection, ctx, pipeline::LeaseWait{0, 1, 1});
     }
     if (auto a = e.find("action"); a != e.end()) {
       if (!a->is_string() || a->get<std::string>() != "compact") {
@@ -215,7 +232,7 @@ int main() {
         if (!c->is_string()) return lambdas::Fail(InvalidArgument("collection: expected a string"));
         coll = c->get<std::string>();
       }
-      return compact_all(coll, ctx);
+      return compact_all(coll, ctx, config->lease_wait);
     }
     return lambdas::Fail(InvalidArgument(
         "event: expected an SQS event (Records), an EventBridge scheduled event or {\"action\": \"compact\"}"));

@@ -15,6 +15,8 @@
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "chromapact/runtime/logging.h"
 #include "chromapact/runtime/metrics.h"
 #include "chromapact/runtime/run_handler.h"

@@ -14,6 +14,7 @@
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "chromapact/runtime/logging.h"
 #include "chromapact/runtime/metrics.h"
 #include "chromapact/runtime/run_handler.h"

@@ -207,6 +207,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   std::optional<codec::Manifest> current;      // the version current after the cycle
   bool remains = false;                        // entries past the committed position are left
   uint64_t seen = 0;                           // highest sequence number listed
+  bool listed_all = true;                      // the last listing reached the end of the log
 
   // Waits for the entry at `seq` (a hole before the present entry `next`) or voids it.
   auto close_hole = [&](uint64_t seq, const LogEntry& next) -> Result<HoleOutcome> {
@@ -214,7 +215,10 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     const int64_t wait_start = SteadyMs();
     std::chrono::milliseconds pause(100);
     for (;;) {
-      if (clock_->NowMs() - next.last_modified_ms >= options_.hole_timeout_ms) {
+      // Age by the next entry's LastModified; when the store did not report one, by how long this
+      // cycle has waited.
+      const int64_t age = next.last_modified_ms > 0 ? clock_->NowMs() - next.last_modified_ms : SteadyMs() - wait_start;
+      if (age >= options_.hole_timeout_ms) {
         PutObjectOptions create_only;
         create_only.if_none_match_any = true;
         auto put = objects_->Put(key, EncodeVoidMarker(seq, "hole: no delta " + std::to_string(options_.hole_timeout_ms) +
@@ -271,13 +275,16 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       std::error_code ec;
       bool reuse = cached_manifest_key_[key] == ptr->manifest_key &&
                    fs::exists(base_dir + "/" + codec::kManifestFileName, ec);
-      if (reuse) {
+      if (reuse) {  // a local copy that does not read back is fetched again, not trusted
         auto text = ReadText(base_dir + "/" + codec::kManifestFileName);
-        if (!text.ok()) return abandon(text.status());
-        auto m = codec::DecodeManifest(*text);
-        if (!m.ok()) return abandon(m.status().WithContext("compactor: cached base"));
-        base = std::move(m).value();
-      } else {
+        auto m = text.ok() ? codec::DecodeManifest(*text) : Result<codec::Manifest>(text.status());
+        if (m.ok()) {
+          base = std::move(m).value();
+        } else {
+          reuse = false;
+        }
+      }
+      if (!reuse) {
         cached_manifest_key_.erase(key);
         FetchStats fs_stats;
         auto m = FetchSnapshot(objects_, ptr->manifest_key, base_dir, &fs_stats);
@@ -311,6 +318,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     if (!listed.ok()) return abandon(listed.status().WithContext("compactor"));
     std::vector<LogEntry> entries = std::move(listed).value();
     if (!entries.empty()) seen = std::max(seen, entries.back().seq);
+    listed_all = entries.size() <= options_.max_deltas;
     if (Status st = step(kCompactStepListed); !st.ok()) return finish(st);
     if (entries.empty()) break;  // nothing new
 
@@ -384,6 +392,12 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       auto delta = codec::DecodeDelta(it->second, dopts);
       r.phases.decode_ms += SteadyMs() - sub;
       if (!delta.ok()) {
+        // Only damaged or invalid bytes can never apply. Another format version (a rolling
+        // deploy), limits the producer did not share, or a local failure can: stop, move nothing.
+        const StatusCode c = delta.status().code();
+        if (c != StatusCode::kCorruption && c != StatusCode::kInvalidArgument) {
+          return abandon(delta.status().WithContext("compactor: log entry " + e.key));
+        }
         skip(e.seq, delta.status().WithContext("log entry " + e.key));
         continue;
       }
@@ -397,8 +411,9 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       Status applied = internal::ApplyDelta(st.get(), shard.collection, std::move(delta).value());
       r.phases.apply_ms += SteadyMs() - sub;
       if (!applied.ok()) {
-        StatusCode c = applied.code();
-        if (c == StatusCode::kInvalidArgument || c == StatusCode::kResourceExhausted) {
+        // kInvalidArgument is the Store rejecting the content (another dimension, a bad value);
+        // anything else (kResourceExhausted from HNSW's memory, I/O) is about this machine.
+        if (applied.code() == StatusCode::kInvalidArgument) {
           skip(e.seq, applied.WithContext("apply log entry " + e.key));
           restart = true;  // part of it may be in the work copy
           break;
@@ -475,7 +490,13 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     // Skipped entries are reported before the commit: a crash after it would leave no later cycle
     // that skips them again (a lost CAS skips them again, and the dedup id drops the repeat).
     if (options_.dead_letters != nullptr) {
-      for (const codec::SkippedEntry& sk : r.skipped) (void)report(sk, manifest.version);
+      for (const codec::SkippedEntry& sk : r.skipped) {
+        // Without its report the skip would be known only to the manifest: commit nothing yet.
+        if (!report(sk, manifest.version)) {
+          return abandon(Unavailable("compactor: cannot report skipped log entry " + std::to_string(sk.log_position) +
+                                     " to the dead-letter queue"));
+        }
+      }
     }
 
     // ---- commit
@@ -485,7 +506,9 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
                    : pointers.Create(shard, 1, pub->manifest_key, lease.fence, &now_ptr);
     r.phases.commit_ms += SteadyMs() - t;
     bool committed = cas.ok();
-    if (!cas.ok() && cas.status().code() != StatusCode::kPreconditionFailed) {
+    // A retried CAS whose first attempt landed fails its condition against our own commit.
+    if (!committed && now_ptr && now_ptr->manifest_key == pub->manifest_key) committed = true;
+    if (!committed && cas.status().code() != StatusCode::kPreconditionFailed) {
       // Ambiguous: the write may have landed. Read and compare.
       auto again = pointers.Read(shard);
       if (!again.ok()) return abandon(cas.status().WithContext("compactor: commit"));
@@ -511,8 +534,14 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
       fs::remove_all(base_dir, ec);
       fs::rename(work_dir, base_dir, ec);
       auto text = codec::EncodeManifest(manifest);
+      bool written = false;
       if (!ec && text.ok()) {
-        std::ofstream(base_dir + "/" + codec::kManifestFileName, std::ios::binary | std::ios::trunc) << *text;
+        std::ofstream out(base_dir + "/" + codec::kManifestFileName, std::ios::binary | std::ios::trunc);
+        out << *text;
+        out.close();
+        written = static_cast<bool>(out);
+      }
+      if (written) {
         cached_manifest_key_[shard.ToString()] = pub->manifest_key;
       } else {
         cached_manifest_key_.erase(shard.ToString());
@@ -529,10 +558,14 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
   for (auto& tr : trigs) {
     if (tr.failed) continue;
     const uint64_t p = tr.parsed->log_position;
-    if (p > pos) {
+    if (p > pos && !(listed_all && p > seen)) {
       uncovered.push_back(&tr);
       continue;
     }
+    // Here p <= pos, or p names no entry at all: a producer sends its trigger only after its PUT
+    // and the log was listed after the trigger was received, so a complete listing that ends
+    // below p means there is nothing to wait for (a hand-made or stale trigger): re-arming it
+    // would loop forever.
     // The trigger of a skipped entry goes only once the entry's report is out: the report of an
     // earlier cycle may have failed or been cut short by a crash, so it is (re)sent here.
     const codec::SkippedEntry* s = current && p > 0 ? codec::FindSkipped(*current, p) : nullptr;

@@ -4,6 +4,7 @@
 
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/shard_id.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 
 namespace chromapact::pipeline {
 namespace {

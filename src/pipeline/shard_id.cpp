@@ -1,6 +1,6 @@
 #include "chromapact/pipeline/shard_id.h"
 
-#include "chromapact/crypto.h"
+#include "chromapact/pipeline/delta_message.h"
 
 #include <cstdint>
 
@@ -47,10 +47,7 @@ int ShardForId(std::string_view id, int shards) {
   return static_cast<int>(Fnv1a64(id) % static_cast<uint64_t>(shards));
 }
 
-std::string MessageGroupFor(const ShardId& shard) {
-  std::string id = shard.ToString();
-  return id.size() <= 128 ? id : Sha256Hex(id);  // SQS's limit for MessageGroupId
-}
+std::string MessageGroupFor(const ShardId& shard) { return SqsId(shard.ToString()); }
 
 std::string LeaseKey(const ShardId& id) {
   return "LOCK#" + id.ToString();

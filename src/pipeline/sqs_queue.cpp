@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
 
 namespace chromapact::pipeline {
 namespace {

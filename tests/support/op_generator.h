@@ -1,4 +1,4 @@
-// Random writes for the model tests (fault/pipeline/randomized_log_test, compat/pipeline): every
+// Random writes for the model tests (fault/pipeline/randomized_compaction_test, compat/pipeline): every
 // operation kind Chroma has, over a small id space so that writes overlap: add (also of existing
 // ids, and re-add after a delete), upsert, update with metadata only / document only / embedding
 // only / all of them (sometimes deleting metadata keys with null), delete. Header-only.

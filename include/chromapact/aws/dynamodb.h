@@ -34,13 +34,7 @@ enum class ReturnValues { kNone, kAllOld, kUpdatedOld, kAllNew, kUpdatedNew };
 // The wire spelling: "NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW".
 const char* ReturnValuesName(ReturnValues rv);
 
-// Expression parameters shared by the calls that take expressions. Placeholders are "#name" for
-// attribute names (required for reserved words such as `owner`, `ttl`, `status`: DynamoDB
-// "Reserved words" page; moto enforces it, aws-notes §4) and ":value" for values.
-struct ExpressionParams {
-  std::map<std::string, std::string> names;  // ExpressionAttributeNames, e.g. {"#o", "owner"}
-  Item values;                               // ExpressionAttributeValues, e.g. {":now", N(...)}
-};
+// ExpressionParams (the calls' "#name" / ":value" placeholders): dynamodb_types.h.
 
 struct GetItemRequest {
   std::string table;

@@ -100,4 +100,12 @@ const AttributeValue* FindAttribute(const Item& item, const std::string& name);
 
 std::string ItemDebugString(const Item& item);
 
+// Expression parameters shared by the calls that take expressions. Placeholders are "#name" for
+// attribute names (required for reserved words such as `owner`, `ttl`, `status`: DynamoDB
+// "Reserved words" page) and ":value" for values.
+struct ExpressionParams {
+  std::map<std::string, std::string> names;  // ExpressionAttributeNames, e.g. {"#o", "owner"}
+  Item values;                               // ExpressionAttributeValues, e.g. {":now", N(...)}
+};
+
 }  // namespace chromapact::aws

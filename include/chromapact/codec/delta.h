@@ -110,7 +110,7 @@ struct DeltaMeta {
   uint32_t shard = 0;         // shard index within the collection
   uint32_t dimension = 0;     // floats per embedding; 0 iff no record gives an embedding
   std::string producer_id;    // free text (e.g. Lambda request id), 0..kMaxNameBytes bytes
-  std::string delta_id;       // canonical ULID; equals the object key's <ulid>
+  std::string delta_id;       // canonical ULID: the producer's id for this delta (not its log position)
   int64_t created_at_ms = 0;  // ms since the Unix epoch, UTC
 };
 

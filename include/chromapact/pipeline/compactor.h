@@ -15,10 +15,12 @@
 //
 // Triggers (delta_message.h) only say "look at this shard": the cycle reads S3, never receives from
 // the queue. After a cycle that ended OK at position Q, a triggering message is deleted when its
-// log_position <= Q (or 0), unless its entry was skipped (then it is a failure, so that it reaches
-// the DLQ as the record of a delta that could not apply). When entries past Q remain (budget spent,
+// log_position <= Q (or 0), or when it names no entry (beyond a complete listing of the log). An
+// entry the cycle skipped (a delta that can never apply) is recorded in the manifest and reported
+// to the dead-letter queue (CompactorOptions::dead_letters) before the commit; without one, its
+// trigger is a failure so that it reaches the DLQ by the redrive policy. When entries past Q remain (budget spent,
 // or a hole younger than the hole timeout when the deadline came), the cycle re-arms the shard:
-// it sends one new trigger (dedup id "<coll>#<shard>#<seen>#rearm#<fence>") and then deletes the
+// it sends one new trigger (dedup id "<coll>#<shard>#<seen>#rearm#fence-<fence>") and then deletes the
 // triggering messages, so waiting work never counts a receive towards the DLQ.
 //
 // Not thread-safe: one Compactor per thread (the seams under it are not thread-safe either).
@@ -121,7 +123,8 @@ struct CycleResult {
   // Triggering messages deleted (covered by the current version, or handed to the re-armed trigger).
   std::vector<std::string> deleted_message_ids;
   // Triggering messages that must come back (batchItemFailures): bodies that are no trigger of
-  // this shard, skipped entries, and, when the status is not OK, every one not deleted.
+  // this shard, triggers of skipped entries whose report could not be sent (or with no
+  // dead-letter queue), and, when the status is not OK, every one not deleted.
   std::vector<MessageFailure> failures;
   CyclePhases phases;
   uint64_t bytes_deltas = 0;      // delta bytes fetched
@@ -143,8 +146,9 @@ class Compactor {
   // Runs one cycle for `shard`. `messages` are the triggering messages of this shard (an SQS
   // event's records whose delta_message.h body names it; none for the schedule). A message naming
   // another shard or with an unparsable body is a failure. `deadline_steady_ms` (steady clock, ms;
-  // 0 = none): no entry is applied and no hole waited for after it — the caller leaves room for
-  // persist + upload + commit.
+  // 0 = none): after it no further entry is applied and no hole waited for (the first entry of a
+  // cycle is always applied, so every cycle makes progress) — the caller leaves room for persist +
+  // upload + commit.
   CycleResult RunCycle(const ShardId& shard, const std::vector<QueueMessage>& messages,
                        int64_t deadline_steady_ms = 0);
 

@@ -1,6 +1,7 @@
 // KvStore: the seam through which the pipeline reaches its DynamoDB table (lease and pointer items),
 // in the spirit of LevelDB's Env: one small interface, a real implementation over
-// aws::DynamoDbClient, and wrappers (fault_injection.h) that let tests fail or "crash" any call.
+// aws::DynamoDbClient (kv_store_dynamo.h), and the tests' fault injector (tests/support/faults)
+// that wraps it to fail or "crash" any call.
 //
 // A KvStore is bound to one table whose primary key is the single string attribute `pk`
 // (shard_id.h). Every read is strongly consistent (ConsistentRead): the lease and the pointer are
@@ -16,7 +17,6 @@
 #include <optional>
 #include <string>
 
-#include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/dynamodb_types.h"
 #include "chromapact/status.h"
 
@@ -60,10 +60,5 @@ class KvStore {
 
 // The `pk` string of a key or item ("" when absent): what fault rules match against.
 std::string KvKeyString(const aws::Item& key_or_item);
-
-// A KvStore over DynamoDB table `table`. The first form borrows `client` (it must outlive the store),
-// the second owns it. Not thread-safe (neither is DynamoDbClient).
-std::unique_ptr<KvStore> NewDynamoKvStore(aws::DynamoDbClient* client, std::string table);
-std::unique_ptr<KvStore> NewDynamoKvStore(std::unique_ptr<aws::DynamoDbClient> client, std::string table);
 
 }  // namespace chromapact::pipeline

@@ -1,9 +1,9 @@
 // ObjectStore: the seam through which the pipeline reaches S3 (deltas, snapshot files, manifests).
 // Only what the producer, compactor and query need: put (create-only or conditional), get, head,
-// list under a prefix, batch delete. The real implementation goes over aws/s3.h; fault_injection.h
-// wraps any ObjectStore so tests can fail or "crash" a chosen call.
+// list under a prefix, batch delete. The real implementation goes over aws/s3.h (object_store_s3.h);
+// the tests' fault injector (tests/support/faults) wraps any ObjectStore to fail or "crash" a call.
 //
-// Keys are full object keys inside the store's bucket (e.g. "deltas/docs/0/01HV....cpd"). ETags are
+// Keys are full object keys inside the store's bucket (e.g. "deltas/docs/0/00000000000000000042.cpd"). ETags are
 // the strings S3 returns, including their double quotes.
 //
 // Status codes: kNotFound (NoSuchKey / 404) for a missing object; kPreconditionFailed (S3 412

@@ -1,6 +1,7 @@
-// Queue: the seam through which the pipeline reaches the delta queue (SQS FIFO): send, receive,
-// batch delete and change visibility. The real implementation goes over aws/sqs.h
-// (NewSqsQueue); fault_injection.h wraps any Queue so tests can fail or "crash" a chosen call.
+// Queue: the seam through which the pipeline reaches the trigger queue (SQS FIFO) and its DLQ:
+// send, receive, batch delete and change visibility. No AWS types: the real implementation over
+// aws/sqs.h is queue_sqs.h (NewSqsQueue); the tests' fault injector (tests/support/faults) wraps
+// any Queue to fail or "crash" a chosen call.
 //
 // Status codes (aws/sqs.h): kNotFound (QueueDoesNotExist); kInvalidArgument for a malformed request
 // (e.g. a FIFO send without a group id); kUnauthenticated / kPermissionDenied; kThrottled /
@@ -12,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "chromapact/aws/sqs.h"
 #include "chromapact/status.h"
 
 namespace chromapact::pipeline {
@@ -56,10 +56,5 @@ class Queue {
   virtual Result<std::vector<ReceiptFailure>> ChangeVisibility(
       const std::vector<std::string>& receipt_handles, int visibility_seconds) = 0;
 };
-
-// A Queue over `queue_url`; the first form borrows `client` (it must outlive the queue), the second
-// owns it. Not thread-safe.
-std::unique_ptr<Queue> NewSqsQueue(aws::SqsClient* client, std::string queue_url);
-std::unique_ptr<Queue> NewSqsQueue(std::unique_ptr<aws::SqsClient> client, std::string queue_url);
 
 }  // namespace chromapact::pipeline

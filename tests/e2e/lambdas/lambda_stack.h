@@ -35,6 +35,8 @@
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/queue.h"
 #include "chromapact/pipeline/shard_id.h"
+#include "chromapact/pipeline/queue_sqs.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "support/moto.h"
 #include "support/paths.h"
 #include "support/pipeline_fixture.h"

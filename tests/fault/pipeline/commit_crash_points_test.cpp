@@ -6,9 +6,10 @@
 // never move by anything but +1. moto_server with signature checking on.
 #include <gtest/gtest.h>
 
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {

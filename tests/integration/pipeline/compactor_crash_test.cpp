@@ -10,7 +10,7 @@
 #include <set>
 
 #include "chromapact/pipeline/compactor.h"
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "integration/pipeline/compactor_helpers.h"
 
 namespace chromapact::pipeline::fixture {

@@ -9,7 +9,7 @@
 
 #include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/delta_message.h"
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "integration/pipeline/compactor_helpers.h"
 
 namespace chromapact::pipeline::fixture {
@@ -150,6 +150,37 @@ TEST_F(DeadLettersTest, ASkippedEntryIsNotLostWhenItsFirstReportIs) {
         << " reports) nor as a failed trigger: its record is lost";
     ExpectSnapshot(shard, model);
   }
+}
+
+// A report that cannot be sent stops the cycle before its commit: committing would leave the skip
+// known to the manifest alone once the entry's trigger is gone (re-armed past, or never received).
+TEST_F(DeadLettersTest, AReportThatCannotBeSentStopsTheCommit) {
+  const ShardId shard{"dlq-down", 0};
+  auto queue = NewQueue("dlq-down");
+  auto dlq = NewQueue("dlq-down-dlq");
+  Model model;
+  WriteWithABadEntry(queue.get(), shard, &model);
+  FaultInjector faults;
+  faults.Add({kStepSqsSend, "", FaultWhen::kBefore, 1, -1, Status(StatusCode::kUnavailable, "injected 503")});
+  auto failing_dlq = NewFaultyQueue(dlq.get(), &faults);
+  CompactorOptions opts = Opts("dlq-down");
+  opts.dead_letters = failing_dlq.get();
+  {
+    Compactor compactor(kv(), objects(), queue.get(), &clock_, opts);
+    CycleResult r = compactor.RunCycle(shard, {});  // the schedule: no trigger to fall back on
+    EXPECT_EQ(r.status.code(), StatusCode::kUnavailable) << r.status.ToString();
+    EXPECT_EQ(r.new_version, 0);
+    EXPECT_FALSE(ReadPointer(shard).has_value());
+  }
+  CompactorOptions clean = Opts("dlq-down-clean");
+  clean.dead_letters = dlq.get();
+  Compactor compactor(kv(), objects(), queue.get(), &clock_, clean);
+  CycleResult r = compactor.RunCycle(shard, {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.log_position, 3u);
+  EXPECT_EQ(r.dead_lettered, 1u);
+  EXPECT_EQ(Reports(dlq.get()).size(), 1u);
+  ExpectSnapshot(shard, model);
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 
 #include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/delta_message.h"
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "integration/pipeline/compactor_helpers.h"
 
 namespace chromapact::pipeline::fixture {

@@ -21,6 +21,7 @@
 #include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/pointer.h"
+#include "chromapact/pipeline/queue_sqs.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline::fixture {

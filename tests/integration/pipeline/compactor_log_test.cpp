@@ -263,6 +263,36 @@ TEST_F(CompactorLogTest, BadEntriesAreSkippedRecordedAndTheirTriggersFail) {
   EXPECT_EQ(m.skipped.size(), 3u);
 }
 
+// Bytes that may apply later are not "bad": a delta of a newer format version (written by a
+// producer already rolled forward) stops the cycle — nothing moves, nothing is skipped — and applies
+// once the compactor reads that version (here: the entry is replaced, as a newer reader would see it).
+TEST_F(CompactorLogTest, ADeltaOfAnotherFormatVersionStopsTheCycleInsteadOfBeingSkipped) {
+  const ShardId shard{"newerformat", 0};
+  auto queue = NewQueue("newerformat");
+  Model model;
+  ASSERT_EQ(Write(queue.get(), shard, {DeltaOp::kUpsert, {"a"}, 1}, &model), 1u);
+  ASSERT_EQ(*NextSequence(kv(), shard), 2u);
+  const Op later{DeltaOp::kUpsert, {"a", "b"}, 2};
+  std::string newer = EncodeOp(shard, later);
+  newer[4] = 2;  // format_version u16 little-endian at offset 4: 2
+  ASSERT_TRUE(PutEntry(shard, 2, newer).ok());
+  Compactor compactor(kv(), objects(), queue.get(), &clock_, Opts("newerformat"));
+  CycleResult r = compactor.RunCycle(shard, {});
+  EXPECT_EQ(r.status.code(), StatusCode::kNotSupported) << r.status.ToString();
+  EXPECT_TRUE(r.skipped.empty());
+  EXPECT_FALSE(ReadPointer(shard).has_value()) << "nothing committed past an entry that may still apply";
+
+  // A reader of that format sees a delta it can apply: the same bytes with this build's version.
+  ASSERT_TRUE(objects()->Delete({LogKey(shard, 2)}).ok());
+  ASSERT_TRUE(PutEntry(shard, 2, EncodeOp(shard, later)).ok());
+  Landed(&model, later, 2);
+  r = compactor.RunCycle(shard, {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.log_position, 2u);
+  EXPECT_TRUE(r.skipped.empty());
+  ExpectSnapshot(shard, model);
+}
+
 TEST_F(CompactorLogTest, BudgetLeavesTheRestForTheNextCycleAndAppliesNothingTwice) {
   // Re-applying an entry would be visible: e2's delete after e3's add removes x, e4's metadata
   // merge with a null key is not idempotent with e5's.

@@ -8,7 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {

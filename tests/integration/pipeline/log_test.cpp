@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "chromapact/pipeline/compactor.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline::fixture {

@@ -8,7 +8,7 @@
 
 #include <future>
 
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "support/pipeline_fixture.h"

@@ -16,6 +16,8 @@
 #include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline {

@@ -14,6 +14,7 @@
 #include "chromapact/pipeline/pointer.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/snapshot.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 #include "support/pipeline_fixture.h"
 #include "support/paths.h"
 

@@ -7,9 +7,10 @@
 #include <fstream>
 
 #include "chromapact/pipeline/clock.h"
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
 #include "support/pipeline_fixture.h"
 #include "support/paths.h"
 

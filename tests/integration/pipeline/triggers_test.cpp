@@ -11,7 +11,7 @@
 #include "chromapact/pipeline/compactor.h"
 #include "chromapact/pipeline/compactor_event.h"
 #include "chromapact/pipeline/delta_message.h"
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "integration/pipeline/compactor_helpers.h"
 
@@ -241,6 +241,30 @@ TEST_F(TriggersTest, TheEventPathReportsFifoBatchItemFailures) {
     EXPECT_EQ(mine.size(), 2u);
     fixture::ExpectSnapshotEquals(objects(), kv(), &clock_, shard, mine);
   }
+}
+
+// A trigger naming a position beyond every entry (hand-made, or stale after the counter moved on)
+// names nothing to wait for: the complete listing that followed its receipt ends below it. It is
+// deleted, not re-armed (re-arming it would bring it back every cycle, forever).
+TEST_F(TriggersTest, ATriggerBeyondTheLogIsDeletedNotRearmedForever) {
+  const ShardId shard{"beyond", 0};
+  auto queue = NewQueue("beyond");
+  Model model;
+  Write(queue.get(), shard, {DeltaOp::kUpsert, {"a"}, 1}, &model);
+  ASSERT_TRUE(SendTrigger(queue.get(), shard, 9).ok());
+  auto triggers = ReceiveAll(queue.get());
+  ASSERT_EQ(triggers.size(), 2u);
+  Compactor compactor(kv(), objects(), queue.get(), &clock_, Opts("beyond"));
+  CycleResult r = compactor.RunCycle(shard, triggers);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.log_position, 1u);
+  EXPECT_FALSE(r.rearmed);
+  EXPECT_TRUE(r.failures.empty());
+  EXPECT_EQ(Ids(r.deleted_message_ids), Ids(triggers));
+  auto left = queue->Receive(10, 0, 0);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty()) << "a re-armed trigger was sent: " << (left->empty() ? "" : left->front().body);
+  ExpectSnapshot(shard, model);
 }
 
 }  // namespace

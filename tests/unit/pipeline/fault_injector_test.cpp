@@ -4,7 +4,7 @@
 // tests/integration/pipeline/).
 #include <gtest/gtest.h>
 
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer.h"
 

@@ -1,4 +1,4 @@
-#include "chromapact/pipeline/fault_injection.h"
+#include "support/faults/fault_injection.h"
 
 #include <utility>
 
