@@ -62,6 +62,8 @@ namespace bare {
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/queue.h"
+#include "chromapact/pipeline/queue_sqs.h"
+#include "chromapact/pipeline/kv_store_dynamo.h"
 
 namespace cp = chromapact;
 namespace pl = chromapact::pipeline;
