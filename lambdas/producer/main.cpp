@@ -3,6 +3,8 @@
 // from $CHROMAPACT_TABLE, + one trigger each on $CHROMAPACT_QUEUE_URL (pipeline/producer.h).
 // Answers {"count": n, "delta_keys": [...], "log_positions": [{"shard", "log_position"}]}; a bad
 // event gets a typed error ("InvalidArgument", naming the field and record index), never a crash.
+// With $CHROMAPACT_EMBEDDING_URL set, documents sent without embeddings are embedded through that
+// OpenAI-compatible endpoint (embed/openai_embeddings.h, docs/embeddings.md).
 #include <chrono>
 #include <memory>
 
@@ -10,6 +12,7 @@
 #include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/s3.h"
 #include "chromapact/aws/sqs.h"
+#include "chromapact/embed/openai_embeddings.h"
 #include "chromapact/pipeline/dimension_registry.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
@@ -50,10 +53,13 @@ int main() {
   auto sqs = s3.ok() ? aws::SqsClient::FromEnvironment() : Result<std::unique_ptr<aws::SqsClient>>(s3.status());
   auto ddb = sqs.ok() ? aws::DynamoDbClient::FromEnvironment()
                       : Result<std::unique_ptr<aws::DynamoDbClient>>(sqs.status());
-  if (!ddb.ok()) {
-    (void)runtime::ReportInitError({"InitError", "producer configuration: " + ddb.status().ToString(), {}});
+  auto embedder = ddb.ok() ? embed::EmbeddingFunctionFromEnv()
+                          : Result<std::unique_ptr<embed::EmbeddingFunction>>(ddb.status());
+  if (!embedder.ok()) {
+    (void)runtime::ReportInitError({"InitError", "producer configuration: " + embedder.status().ToString(), {}});
     return 1;
   }
+  if (*embedder) runtime::LogInfo("embedding function", {{"name", (*embedder)->name()}});
   auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
   auto queue = pipeline::NewSqsQueue(std::move(sqs).value(), config->queue_url);
   auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
@@ -68,6 +74,7 @@ int main() {
     pipeline::ProducerOptions opts;
     opts.shards = config->shards;
     opts.producer_id = ctx.request_id;
+    opts.embedding_function = embedder->get();
     auto res = pipeline::Produce(kv.get(), objects.get(), queue.get(), &dimensions, *req, opts);
     if (!res.ok()) {
       runtime::LogWarn("produce failed", {{"collection", req->collection}, {"status", res.status().ToString()}});

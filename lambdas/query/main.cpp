@@ -1,14 +1,16 @@
-// The query bootstrap (DESIGN.md §1, §4): Chroma-shaped reads ({"action": "query|get|count", ...})
+// The query bootstrap (docs/design/overview.md §1): Chroma-shaped reads ({"action": "query|get|count", ...})
 // answered from the committed snapshots (pipeline/query_service.h): pointer from
 // $CHROMAPACT_TABLE (cached $CHROMAPACT_POINTER_TTL_MS), files from $CHROMAPACT_BUCKET into
 // $CHROMAPACT_CACHE_DIR. Read-only: write actions get a "NotSupported" error; bad events a typed
-// error, never a crash.
+// error, never a crash. With $CHROMAPACT_EMBEDDING_URL set, query_texts are embedded through that
+// OpenAI-compatible endpoint (embed/openai_embeddings.h, docs/embeddings.md).
 #include <chrono>
 #include <memory>
 
 #include "../common/env.h"
 #include "chromapact/aws/dynamodb.h"
 #include "chromapact/aws/s3.h"
+#include "chromapact/embed/openai_embeddings.h"
 #include "chromapact/pipeline/clock.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
@@ -49,10 +51,14 @@ int main() {
   auto s3 = config.ok() ? aws::S3Client::FromEnvironment() : Result<std::unique_ptr<aws::S3Client>>(config.status());
   auto ddb = s3.ok() ? aws::DynamoDbClient::FromEnvironment()
                      : Result<std::unique_ptr<aws::DynamoDbClient>>(s3.status());
-  if (!ddb.ok()) {
-    (void)runtime::ReportInitError({"InitError", "query configuration: " + ddb.status().ToString(), {}});
+  auto embedder = ddb.ok() ? embed::EmbeddingFunctionFromEnv()
+                          : Result<std::unique_ptr<embed::EmbeddingFunction>>(ddb.status());
+  if (!embedder.ok()) {
+    (void)runtime::ReportInitError({"InitError", "query configuration: " + embedder.status().ToString(), {}});
     return 1;
   }
+  if (*embedder) runtime::LogInfo("embedding function", {{"name", (*embedder)->name()}});
+  config->service.embedding_function = embedder->get();
   auto objects = pipeline::NewS3ObjectStore(std::move(s3).value(), config->bucket);
   auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
   pipeline::SystemClock clock;

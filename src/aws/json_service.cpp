@@ -56,7 +56,7 @@ StatusCode ClassifyAwsError(const std::string& code, int http_status) {
                                                       "TransactionCanceledException"};
   static const std::set<std::string> kExists = {"ResourceInUseException", "QueueAlreadyExists", "QueueNameExists",
                                                 "TableAlreadyExistsException", "BucketAlreadyExists",
-                                                "BucketAlreadyOwnedByYou"};
+                                                "BucketAlreadyOwnedByYou", "ResourceExistsException"};
   static const std::set<std::string> kDenied = {"AccessDenied", "AccessDeniedException"};
   static const std::set<std::string> kUnauth = {
       "SignatureDoesNotMatch", "InvalidSignatureException", "InvalidAccessKeyId", "InvalidClientTokenId",
@@ -89,7 +89,7 @@ Status JsonProtocolError(const std::string& op, const HttpResponse& resp) {
     if (j.contains("message") && j["message"].is_string()) message = j["message"].get<std::string>();
     if (message.empty() && j.contains("Message") && j["Message"].is_string()) message = j["Message"].get<std::string>();
   } else if (resp.body.find("<Code>") != std::string::npos) {
-    // moto answers auth failures in the query protocol's XML even for JSON services (aws-notes §1).
+    // moto answers auth failures in the query protocol's XML even for JSON services (docs/aws-notes.md §1).
     info.error_code = XmlText(resp.body, "Code");
     message = XmlText(resp.body, "Message");
     if (info.request_id.empty()) info.request_id = XmlText(resp.body, "RequestId");
@@ -132,7 +132,7 @@ Result<nlohmann::json> JsonService::Call(const std::string& target, const nlohma
     sreq.method = "POST";
     sreq.path = "/";
     sreq.headers = {{"host", host_},
-                    {"content-type", "application/x-amz-json-1.0"},
+                    {"content-type", spec_.content_type},
                     {"x-amz-target", target}};
     sreq.payload_sha256 = payload_sha;
     SigningParams params;

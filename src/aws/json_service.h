@@ -1,6 +1,6 @@
-// Transport shared by the JSON-protocol clients (SQS, DynamoDB): POST / to the service endpoint with
-// X-Amz-Target, Content-Type application/x-amz-json-1.0 and a JSON body, SigV4-signed (re-signed
-// on every attempt), retried per RetryPolicy (retry.h: throttling / 5xx / network errors, full-jitter backoff), and
+// Transport shared by the JSON-protocol clients (SQS, DynamoDB, Secrets Manager): POST / to the service
+// endpoint with X-Amz-Target, Content-Type application/x-amz-json-1.0 (or 1.1: JsonServiceSpec) and a
+// JSON body, SigV4-signed (re-signed on every attempt), retried per RetryPolicy (retry.h: throttling / 5xx / network errors, full-jitter backoff), and
 // non-2xx answers mapped to a Status carrying AwsErrorInfo.
 #pragma once
 
@@ -21,6 +21,9 @@ namespace chromapact::aws::internal {
 struct JsonServiceSpec {
   std::string signing_name;  // "sqs", "dynamodb"
   std::string endpoint_prefix;  // host prefix of the public endpoint: https://<prefix>.<region>.amazonaws.com
+  // The JSON protocol version the service speaks: 1.0 (SQS, DynamoDB) or "application/x-amz-json-1.1"
+  // (Secrets Manager: AWS Secrets Manager API Reference, "Common Parameters"/request examples).
+  std::string content_type = "application/x-amz-json-1.0";
 };
 
 struct JsonCallOptions {

@@ -72,7 +72,19 @@ Result<ProduceResult> Produce(KvStore* kv, ObjectStore* objects, Queue* queue, D
   if (appended != nullptr) *appended = ProduceResult{};
   if (options.shards < 1) return InvalidArgument("shards: must be >= 1, got " + std::to_string(options.shards));
   CP_RETURN_IF_ERROR(ValidateShardId(ShardId{request.collection, 0}));
-  const codec::DeltaRecords& r = request.records;
+  // Documents of records sent without an embedding are embedded first (a copy only then).
+  codec::DeltaRecords embedded;
+  const bool may_embed = request.op == codec::DeltaOp::kAdd || request.op == codec::DeltaOp::kUpsert ||
+                         (request.op == codec::DeltaOp::kUpdate && options.embedding_function != nullptr);
+  bool needs_embedding = false;
+  for (size_t i = 0; may_embed && !needs_embedding && i < request.records.size(); ++i) {
+    needs_embedding = !request.records.HasEmbedding(i);
+  }
+  if (needs_embedding) {
+    embedded = request.records;
+    CP_RETURN_IF_ERROR(EmbedDocuments(options.embedding_function, request.op, &embedded));
+  }
+  const codec::DeltaRecords& r = needs_embedding ? embedded : request.records;
   const int64_t now_ms = options.now_ms != 0 ? options.now_ms : SystemNowMs();
   codec::DeltaOptions dopts;
   dopts.limits = options.limits;

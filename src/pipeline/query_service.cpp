@@ -46,15 +46,40 @@ Result<unsigned> ParseIncludeOr(const nlohmann::json& request, unsigned dflt) {
   return store::ParseInclude(*it);
 }
 
+// True when `key` is present and not null (Chroma: None = not given).
+bool Given(const nlohmann::json& request, const char* key) {
+  auto it = request.find(key);
+  return it != request.end() && !it->is_null();
+}
+
+// Chroma's error when a query has both or neither (chromadb/api/models/CollectionCommon.py,
+// _validate_and_prepare_query_request); only the first two kinds of query exist here.
+constexpr const char* kOneQueryKind =
+    "You must provide one of query_embeddings, query_texts, query_images, or query_uris. "
+    "(query_embeddings or query_texts here: exactly one of them)";
+
+// "query_texts": a string (one query) or a non-empty list of strings.
+Result<std::vector<std::string>> ParseQueryTexts(const nlohmann::json& request) {
+  const nlohmann::json& v = request.at("query_texts");
+  if (v.is_string()) return std::vector<std::string>{v.get<std::string>()};
+  if (!v.is_array() || v.empty()) {
+    return InvalidArgument(std::string("query_texts: expected a string or a non-empty list of strings, got ") +
+                           (v.is_array() ? "an empty list" : v.type_name()));
+  }
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string()) {
+      return InvalidArgument("query_texts[" + std::to_string(i) + "]: expected a string, got " + v[i].type_name());
+    }
+    texts.push_back(v[i].get<std::string>());
+  }
+  return texts;
+}
+
 // q x d row-major; a single flat list of numbers is one query (Chroma accepts both).
 Result<std::vector<float>> ParseQueryEmbeddings(const nlohmann::json& request, size_t* q) {
   auto it = request.find("query_embeddings");
-  if (it == request.end() || it->is_null()) {
-    if (request.contains("query_texts")) {
-      return InvalidArgument("query_texts: not supported (no embedding function here); send query_embeddings");
-    }
-    return InvalidArgument("query_embeddings: missing");
-  }
+  if (it == request.end() || it->is_null()) return InvalidArgument("query_embeddings: missing");
   if (!it->is_array() || it->empty()) return InvalidArgument("query_embeddings: expected a non-empty list");
   nlohmann::json rows = (*it)[0].is_number() ? nlohmann::json::array({*it}) : *it;
   std::vector<float> out;
@@ -154,10 +179,30 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
   size_t n_results = 10;
   std::optional<int64_t> limit, offset;
   if (action == "query") {
-    CP_ASSIGN_OR_RETURN(queries, ParseQueryEmbeddings(request, &q));
+    const bool texts = Given(request, "query_texts");
+    if (texts == Given(request, "query_embeddings")) return InvalidArgument(kOneQueryKind);
+    std::vector<std::string> query_texts;
+    if (texts) {
+      CP_ASSIGN_OR_RETURN(query_texts, ParseQueryTexts(request));
+    } else {
+      CP_ASSIGN_OR_RETURN(queries, ParseQueryEmbeddings(request, &q));
+    }
     CP_ASSIGN_OR_RETURN(auto n, ParseInt(request, "n_results", 1));
     if (n) n_results = static_cast<size_t>(*n);
     CP_ASSIGN_OR_RETURN(include, ParseIncludeOr(request, store::kDefaultQueryInclude));
+    if (texts) {  // the remote call last, once the request is known to be well-formed
+      embed::EmbeddingFunction* ef = options_.embedding_function;
+      if (ef == nullptr) return embed::NotConfigured("query_texts", "query_embeddings");
+      auto embedded = ef->Embed(query_texts);
+      if (!embedded.ok()) return embedded.status().WithContext("query_texts: embed with " + ef->name());
+      if (embedded->size() != query_texts.size() * ef->dimension()) {
+        return Internal("query_texts: the embedding function returned " + std::to_string(embedded->size()) +
+                        " floats for " + std::to_string(query_texts.size()) + " texts of dimension " +
+                        std::to_string(ef->dimension()));
+      }
+      queries = std::move(embedded).value();
+      q = query_texts.size();
+    }
   } else if (action == "get") {
     CP_ASSIGN_OR_RETURN(limit, ParseInt(request, "limit", 0));
     CP_ASSIGN_OR_RETURN(offset, ParseInt(request, "offset", 0));
@@ -213,6 +258,17 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
     return store::ToJson(all);
   }
 
+  // Chroma checks the query's dimension against the collection's (its message); without this, a
+  // query twice the collection's dimension would pass the Store as two queries.
+  const size_t d = queries.size() / q;
+  for (store::Store* st : stores) {
+    CP_ASSIGN_OR_RETURN(store::CollectionInfo info, st->GetCollection(collection));
+    if (info.dimension && *info.dimension != d) {
+      return InvalidArgument(std::string(Given(request, "query_texts") ? "query_texts (embedded)" : "query_embeddings") +
+                             ": Collection expecting embedding with dimension of " + std::to_string(*info.dimension) +
+                             ", got " + std::to_string(d));
+    }
+  }
   store::QueryRequest qr;
   qr.query_embeddings = queries;
   qr.n_results = n_results;

@@ -4,8 +4,10 @@
 //
 //   request {"collection", "operation": "add|upsert|update|delete", "ids", "embeddings"?,
 //            "documents"?, "metadatas"?}
-//   -> validate all records (codec::ValidateDelta; errors name the field and the record's index in
-//      the request) -> dimension check (dimension_registry.h) -> split by ShardForId -> per shard:
+//   -> records without an embedding get their document embedded (EmbedDocuments, when an embedding
+//      function is configured) -> validate all records (codec::ValidateDelta; errors name the field
+//      and the record's index in the request) -> dimension check (dimension_registry.h) -> split by
+//      ShardForId -> per shard:
 //      seq = NextSequence (log.h), EncodeDelta, PUT If-None-Match: * at LogKey(shard, seq)
 //   -> then per shard SendMessage (delta_message.h body, MessageGroupId "<coll>#<shard>",
 //      MessageDeduplicationId "<coll>#<shard>#<seq>")
@@ -30,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chromapact/codec/delta.h"
+#include "chromapact/embed/embedding_function.h"
 #include "chromapact/pipeline/dimension_registry.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store.h"
@@ -60,7 +63,29 @@ struct ProducerOptions {
   std::string producer_id;       // recorded in each delta's header (e.g. the Lambda request id)
   codec::DeltaLimits limits;
   int64_t now_ms = 0;            // created_at_ms of the deltas (epoch ms UTC); 0 = the system clock
+  // Embeds the documents of records sent without an embedding (EmbedDocuments). Borrowed; nullptr =
+  // none configured (CHROMAPACT_EMBEDDING_URL unset).
+  embed::EmbeddingFunction* embedding_function = nullptr;
 };
+
+// Chroma's client embeds documents when a write has no embeddings (chromadb/api/models/
+// CollectionCommon.py: add/upsert/update call the collection's embedding function on the documents
+// when embeddings are None); here the producer does it, per record. Rules, for records that give
+// no embedding (`records` as parsed: an absent embeddings column, or null entries):
+//   add / upsert: the record's document is embedded; a record with neither an embedding nor a
+//     document is kInvalidArgument "ids[i] ('<id>'): add needs an embedding or a document to embed".
+//   update: with `ef`, a record that gives a document gets it embedded (its stored embedding follows
+//     the new document, as in Chroma); without `ef`, the document is updated and the embedding
+//     left as it was (the behaviour before embedding functions existed). Records that give no
+//     document are left alone.
+//   delete: nothing.
+// All texts go to `ef` in one Embed call (it batches); the rows land in records->embeddings
+// (embedding_given cleared when every record now has one). Errors: kPreconditionFailed
+// (embed::NotConfigured "documents: ...") when some add/upsert record needs embedding and `ef` is
+// null; kInvalidArgument when embeddings given in the request have another dimension than
+// ef->dimension(); the embedding function's errors prefixed "documents: embed with <name>".
+// OK without change when nothing needs embedding.
+Status EmbedDocuments(embed::EmbeddingFunction* ef, codec::DeltaOp op, codec::DeltaRecords* records);
 
 struct LogPosition {
   int shard = 0;
@@ -77,7 +102,8 @@ struct ProduceResult {
 // {"count": n, "delta_keys": [...], "log_positions": [{"shard", "log_position"}, ...]}.
 nlohmann::json ToJson(const ProduceResult& result);
 
-// Validates the whole request first (kInvalidArgument / kResourceExhausted from codec::ValidateDelta,
+// Embeds documents first (EmbedDocuments with options.embedding_function: its errors, nothing
+// written). Validates the whole request (kInvalidArgument / kResourceExhausted from codec::ValidateDelta,
 // naming the field and the record's index in the request; kInvalidArgument for shards < 1 or a bad
 // collection name), then checks the embeddings' dimension with `dimensions` (kInvalidArgument
 // "embeddings: Collection expecting embedding with dimension of D, got d"): then nothing is

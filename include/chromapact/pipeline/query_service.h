@@ -1,4 +1,4 @@
-// The query side (DESIGN.md §1, §4; issue 4 item 6): answers Chroma-shaped reads from the committed
+// The query side (docs/design/overview.md §1): answers Chroma-shaped reads from the committed
 // snapshots of a collection's shards. Per shard: the pointer through a PointerCache (so DynamoDB is
 // read at most once per CHROMAPACT_POINTER_TTL_MS), the snapshot fetched into
 // <cache_dir>/<collection>#<shard>/ when the pointer names another manifest than the open one
@@ -10,8 +10,10 @@
 // Request (JSON object; Chroma's argument names, chromadb/api/models/Collection.py):
 //   {"collection"?: name (default QueryServiceOptions::default_collection),
 //    "action"?: "query" (default) | "get" | "count",
-//    query:  "query_embeddings": q lists of d numbers, "n_results"?: int >= 1 (default 10),
-//            "where"?, "where_document"?, "ids"?, "include"? (default documents, metadatas, distances)
+//    query:  "query_embeddings": q lists of d numbers, or "query_texts": q strings (a single string
+//            is one query) embedded by QueryServiceOptions::embedding_function (exactly one of the
+//            two, as Chroma's Collection.query), "n_results"?: int >= 1 (default 10), "where"?,
+//            "where_document"?, "ids"?, "include"? (default documents, metadatas, distances)
 //    get:    "ids"?, "where"?, "where_document"?, "limit"?, "offset"?, "include"? (default documents,
 //            metadatas)}
 // Answers: query/get the Chroma REST bodies of store.h ToJson (column-of-lists); count {"count": n}.
@@ -26,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chromapact/embed/embedding_function.h"
 #include "chromapact/pipeline/object_store.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/shard_id.h"
@@ -38,6 +41,10 @@ struct QueryServiceOptions {
   std::string cache_dir = "/tmp/chromapact";  // CHROMAPACT_CACHE_DIR
   int shards = 1;                             // CHROMAPACT_SHARDS, >= 1
   std::string default_collection;             // CHROMAPACT_COLLECTION; empty = events must name one
+  // Embeds query_texts (borrowed; must outlive the service). nullptr = none configured: a query
+  // with query_texts is then kPreconditionFailed (embed::NotConfigured). Its dimension() must be
+  // the collection's (else kInvalidArgument "Collection expecting embedding with dimension of D, got d").
+  embed::EmbeddingFunction* embedding_function = nullptr;
 };
 
 // What the last Handle() did, for metrics and tests.
@@ -54,7 +61,10 @@ class QueryService {
   ~QueryService();
 
   // Answers one request. Errors: kInvalidArgument naming the key for a malformed request (also an
-  // unknown action, and query_texts: there is no embedding function server-side); kNotSupported for
+  // unknown action, and Chroma's "You must provide one of query_embeddings, query_texts, ..." when a
+  // query has both or neither of query_embeddings / query_texts); kPreconditionFailed for
+  // query_texts without an embedding function; the embedding function's errors (embedding_function.h,
+  // prefixed "query_texts: "), before any shard is read; kNotSupported for
   // a write action ("add", "upsert", "update", "delete": the query function is read-only);
   // kNotFound when the collection has no snapshot; the Store's errors (filters, dimension);
   // FetchSnapshot / PointerCache errors (the shard's cache entry is invalidated, so the next

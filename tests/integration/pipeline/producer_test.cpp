@@ -284,7 +284,6 @@ TEST_F(ProducerTest, BadRequestsNameTheFieldAndWriteNothing) {
       {bad_meta, "metadatas[1]"},
       {short_docs, "documents"},
       {wrong_dim, "embeddings[2]"},
-      {no_emb, "embedding"},
       {bad_op, "insert"},
       {str_emb, "embeddings[1][0]"},
       {nlohmann::json::array(), "event"},
@@ -304,6 +303,14 @@ TEST_F(ProducerTest, BadRequestsNameTheFieldAndWriteNothing) {
     EXPECT_TRUE(st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kResourceExhausted)
         << c.event.dump() << " -> " << st.ToString();
     EXPECT_NE(st.message().find(c.expect), std::string::npos) << c.expect << " not in " << st.message();
+  }
+  // Documents without embeddings and no embedding function configured (embeddings_test: with one).
+  {
+    auto req = ParseProduceRequest(no_emb, "");
+    ASSERT_TRUE(req.ok()) << req.status().ToString();
+    Status st = Produce(kv_.get(), objects_.get(), queue_.get(), nullptr, *req, opts).status();
+    EXPECT_EQ(st.code(), StatusCode::kPreconditionFailed) << st.ToString();
+    EXPECT_NE(st.message().find("CHROMAPACT_EMBEDDING_URL"), std::string::npos) << st.ToString();
   }
   ProducerOptions no_shards;
   no_shards.shards = 0;

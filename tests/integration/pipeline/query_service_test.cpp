@@ -191,9 +191,12 @@ TEST_F(QueryServiceTest, RefusesWritesAndBadRequests) {
             StatusCode::kNotSupported);
   EXPECT_EQ(qs.Handle({{"collection", "refuse"}, {"operation", "delete"}, {"ids", {"a"}}}).status().code(),
             StatusCode::kNotSupported);
+  // No embedding function configured: query_texts is refused naming what to set
+  // (embeddings_test covers query_texts with one).
   auto texts = qs.Handle({{"collection", "refuse"}, {"query_texts", {"hello"}}});
-  EXPECT_EQ(texts.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(texts.status().code(), StatusCode::kPreconditionFailed) << texts.status().ToString();
   EXPECT_NE(texts.status().message().find("query_texts"), std::string::npos);
+  EXPECT_NE(texts.status().message().find("CHROMAPACT_EMBEDDING_URL"), std::string::npos);
   auto n0 = qs.Handle({{"collection", "refuse"}, {"query_embeddings", {{1, 2, 3, 4, 5, 6, 7, 8}}}, {"n_results", 0}});
   EXPECT_NE(n0.status().message().find("n_results"), std::string::npos) << n0.status().ToString();
   auto dim = qs.Handle({{"collection", "refuse"}, {"query_embeddings", {{1, 2, 3}}}});
