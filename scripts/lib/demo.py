@@ -17,6 +17,10 @@ little-endian, row i = line i of records.jsonl) and records.jsonl ({"id", "conte
   snapshot  DIR WANT LAST_SEQ               checks a downloaded snapshot against its manifest.json: WANT
                                             records, the whole log (to LAST_SEQ) applied, nothing skipped
   oracle    PORT COLLECTION REFS            real Chroma's count and filtered query vs REFS
+  texts     PRODUCER_URL QUERY_URL COLLECTION SECONDS
+                                            five documents without embeddings through the producer (it
+                                            embeds them), waits until the query bootstrap counts them,
+                                            then two query_texts whose expected top hit shares their words
 Each prints short lines and exits 1 (with the reason on stderr) when a check fails.
 """
 import array
@@ -328,9 +332,38 @@ def cmd_oracle(port, collection, refs_path):
           f"{'same ids' if same_ids else 'same distances (ties ordered differently)'} ({top})")
 
 
+NOTES = {
+    "note-coffee": "coffee beans and oat milk from the corner grocery",
+    "note-train": "monthly train ticket for the commuter line",
+    "note-hardware": "hardware store receipt: screws, wood glue and sandpaper",
+    "note-pharmacy": "pharmacy receipt for cough syrup and vitamins",
+    "note-dinner": "dinner for two at the italian restaurant",
+}
+
+
+def cmd_texts(producer_url, query_url, collection, seconds):
+    """Texts without vectors: the producer embeds the documents, the query bootstrap the query text."""
+    event = {"collection": collection, "operation": "upsert", "ids": list(NOTES),
+             "documents": list(NOTES.values()), "metadatas": [{"kind": "note"} for _ in NOTES]}
+    answer, err = invoke(producer_url, event)
+    if err:
+        fail(f"producer (documents without embeddings): {err}")
+    print(f"demo:   {len(NOTES)} documents without embeddings acknowledged at {answer.get('log_positions')}")
+    cmd_count(query_url, collection, len(NOTES), seconds)
+    for text, want in (("wood glue and screws", "note-hardware"), ("a ticket for the train", "note-train")):
+        answer, err = invoke(query_url, {"collection": collection, "query_texts": [text], "n_results": 3})
+        if err:
+            fail(f"query_texts {text!r}: {err}")
+        ids = answer["ids"][0]
+        print(f"demo:   query_texts {text!r} -> {ids} (top: {snippet(answer['documents'][0][0])!r})")
+        if not ids or ids[0] != want:
+            fail(f"query_texts {text!r}: expected {want} first, got {ids}")
+
+
 def main(argv):
     commands = {"load": (cmd_load, 4), "count": (cmd_count, 4), "query": (cmd_query, 6),
-                "snapshot": (cmd_snapshot, 3), "oracle": (cmd_oracle, 3)}
+                "snapshot": (cmd_snapshot, 3), "oracle": (cmd_oracle, 3),
+                "texts": (cmd_texts, 4)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2

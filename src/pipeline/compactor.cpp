@@ -501,6 +501,14 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
 
     // ---- commit
     t = SteadyMs();
+    // The lease is checked right before the CAS: after a forced release (the fence bumped) or a
+    // take-over, this holder stops here instead of committing.
+    if (auto hb = leases.Heartbeat(lease); !hb.ok()) {
+      Status why = hb.status().WithContext("compactor: heartbeat before commit");
+      return why.code() == StatusCode::kAborted ? finish(why) : abandon(why);
+    } else {
+      lease = *hb;
+    }
     std::optional<Pointer> now_ptr;
     auto cas = ptr ? pointers.CompareAndSwap(shard, ptr->version, pub->manifest_key, lease.fence, &now_ptr)
                    : pointers.Create(shard, 1, pub->manifest_key, lease.fence, &now_ptr);

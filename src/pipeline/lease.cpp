@@ -171,6 +171,18 @@ Status LeaseTable::Release(const Lease& lease) {
                      std::to_string(lease.fence) + "), cannot release: now " + Describe(old));
 }
 
+Result<LeaseState> LeaseTable::ForceRelease(const ShardId& shard) {
+  CP_RETURN_IF_ERROR(ValidateShardId(shard));
+  KvUpdate req;
+  req.key = KeyOf(shard);
+  req.update = "SET #e = :zero ADD #f :one REMOVE #o";
+  req.expr.names = {{"#o", "owner"}, {"#e", "expires_at"}, {"#f", "fence"}};
+  req.expr.values = {{":zero", AttributeValue::N(int64_t{0})}, {":one", AttributeValue::N(int64_t{1})}};
+  auto item = kv_->Update(req);
+  if (!item.ok()) return item.status().WithContext("lease force-release " + LeaseKey(shard));
+  return ParseLeaseItem(*item);
+}
+
 Result<std::optional<LeaseState>> LeaseTable::Read(const ShardId& shard) {
   CP_RETURN_IF_ERROR(ValidateShardId(shard));
   CP_ASSIGN_OR_RETURN(auto item, kv_->Get(KeyOf(shard)));

@@ -1,17 +1,28 @@
-// chromapact: command-line tool. Subcommands:
-//   chromapact smoke [--prefix P] [--endpoint URL]   one pass over S3, SQS and DynamoDB (smoke.h)
-// Exit status: 0 on success, 1 when the subcommand failed (the Status is printed to stderr),
-// 2 for bad command-line arguments (CLI11).
+// chromapact: the operator's command-line tool. `chromapact --help` and `chromapact <command> --help`
+// list everything; commands.h has one line per command. Exit status: 0 on success, 1 when the
+// command failed (the Status on stderr; `diff` also when the two sides differ), 2 for bad arguments.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <string>
 
+#include "commands.h"
+#include "context.h"
 #include "smoke.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"chromapact: serverless, ChromaDB-compatible vector store for AWS"};
   app.require_subcommand(1);
+  app.fallthrough();  // --json, --shards, ... also after the subcommand
+  chromapact::cli::Context ctx;
+  chromapact::cli::AddContextOptions(&app, &ctx);
+  chromapact::cli::AddStatusCommand(&app, &ctx);
+  chromapact::cli::AddImportCommand(&app, &ctx);
+  chromapact::cli::AddExportCommand(&app, &ctx);
+  chromapact::cli::AddDiffCommand(&app, &ctx);
+  chromapact::cli::AddQueryCommand(&app, &ctx);
+  chromapact::cli::AddRedriveCommand(&app, &ctx);
+  chromapact::cli::AddLeaseCommand(&app, &ctx);
 
   chromapact::cli::SmokeOptions smoke;
   CLI::App* smoke_cmd = app.add_subcommand(
@@ -19,15 +30,11 @@ int main(int argc, char** argv) {
   smoke_cmd->add_option("--prefix", smoke.prefix,
                         "Name prefix of the bucket/queues/table (default chromapact-smoke-<unix seconds>)");
   smoke_cmd->add_option("--endpoint", smoke.endpoint, "Endpoint for all services (default: AWS_ENDPOINT_URL*)");
+  smoke_cmd->callback([&smoke] {
+    chromapact::Status s = chromapact::cli::RunSmoke(smoke);
+    chromapact::cli::ExitOnError("smoke", s);
+  });
 
   CLI11_PARSE(app, argc, argv);
-
-  if (smoke_cmd->parsed()) {
-    chromapact::Status s = chromapact::cli::RunSmoke(smoke);
-    if (!s.ok()) {
-      std::fprintf(stderr, "chromapact smoke: %s\n", s.ToString().c_str());
-      return 1;
-    }
-  }
   return 0;
 }

@@ -1,4 +1,4 @@
-// The compaction lease of a collection shard (DESIGN.md §3, issue 4 item 4): one DynamoDB item
+// The compaction lease of a collection shard (docs/design/pointer.md): one DynamoDB item
 // `LOCK#<collection>#<shard>` holding {owner, expires_at (epoch ms UTC), fence, acquired_at}.
 //
 // Acquire is one conditional UpdateItem, `attribute_not_exists(pk) OR expires_at < :now`, which sets
@@ -14,7 +14,7 @@
 // clock skew between hosts.
 //
 // Attribute names are always sent as #names: `owner` and `ttl` are DynamoDB reserved words (moto
-// enforces the list, aws-notes §4).
+// enforces the list, docs/aws-notes.md §4).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,7 @@
 namespace chromapact::pipeline {
 
 struct LeaseOptions {
-  int64_t ttl_ms = 60000;  // CHROMAPACT_LEASE_TTL_MS (DESIGN.md §4); heartbeat at a third of it
+  int64_t ttl_ms = 60000;  // CHROMAPACT_LEASE_TTL_MS (docs/reference/environment.md); heartbeat at a third of it
 };
 
 // A lease as its holder knows it.
@@ -84,6 +84,14 @@ class LeaseTable {
   // already released is OK. Errors: kAborted "lease LOCK#c#0 lost: ..." when another holder took
   // it over; other KvStore errors.
   Status Release(const Lease& lease);
+
+  // Break-glass for a stuck lease (`chromapact lease release --force`): whoever holds it, removes the
+  // owner, sets expires_at to 0 and ADDs 1 to the fence, unconditionally (the item is created when
+  // absent). The old holder's next Heartbeat / HeartbeatIfDue / Release fails with kAborted (its
+  // fence no longer matches), and the compactor heartbeats right before its pointer CAS, so it
+  // stops instead of committing (the CAS would still reject a commit on a moved pointer). Returns
+  // the item as it is after the update. Errors: kInvalidArgument for a bad shard id; KvStore errors.
+  Result<LeaseState> ForceRelease(const ShardId& shard);
 
   // The stored item (consistent read), nullopt when the shard was never leased.
   Result<std::optional<LeaseState>> Read(const ShardId& shard);

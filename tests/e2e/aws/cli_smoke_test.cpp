@@ -3,73 +3,26 @@
 // first step with SignatureDoesNotMatch, exit status 1 and no secret in the output; no subcommand is
 // a usage error.
 #include <gtest/gtest.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/moto.h"
 #include "support/paths.h"
-
-extern char** environ;
+#include "support/run_command.h"
 
 namespace chromapact {
 namespace {
 
 using testing::MotoServer;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using CliRun = testing::CommandRun;
 
 // Runs the CLI with `args` and the given AWS_* variables replacing the inherited ones.
 CliRun RunCli(const std::vector<std::string>& args, const std::vector<std::string>& aws_env) {
-  const std::string dir = testing::MakeTempDir("cli-smoke");
-  const std::string out = dir + "/stdout", err = dir + "/stderr";
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string(*e).rfind("AWS_", 0) != 0) env.emplace_back(*e);
-  }
-  env.insert(env.end(), aws_env.begin(), aws_env.end());
   std::vector<std::string> argv = {testing::BuildDir() + "/tools/chromapact/chromapact"};
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv, cenv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  for (auto& e : env) cenv.push_back(e.data());
-  cenv.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = -1;
-  CliRun r;
-  int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    r.err = "posix_spawn " + argv[0] + " failed: " + std::to_string(rc);
-    return r;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
-  return r;
+  return testing::RunCommand(argv, aws_env);
 }
 
 // Progress lines "[ n/N] <step> ... <verdict> (x.y ms)" whose verdict is `verdict`.

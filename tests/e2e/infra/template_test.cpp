@@ -1,6 +1,6 @@
 // infra/template.yaml read as text, for what a moto deployment cannot show: cfn-lint (offline) passes;
 // the alarms exist on the right metrics (moto 5.2.1 does not create AWS::CloudWatch::Alarm,
-// aws-notes.md §5); each role's policy holds only the actions its binary calls, on its prefixes, with
+// docs/aws-notes.md §5); each role's policy holds only the actions its binary calls, on its prefixes, with
 // the dynamodb:LeadingKeys condition covering exactly the key shapes each binary uses
 // (pipeline/shard_id.h, log.h, dimension_registry.h), log writes create-only and listing confined to
 // the log; every variable a bootstrap requires is wired from a resource, and none it does not read.
@@ -40,13 +40,19 @@ class TemplateTest : public ::testing::Test {
          TemplatePath()},
         {}, {}, dir + "/template.json", std::chrono::seconds(60));
     if (r.exit_code != 0) {
-      skip_ = "python3 with PyYAML could not read the template: " + r.output;
+      // Without PyYAML the test cannot run (skip); a template PyYAML rejects is a failure.
+      if (r.output.find("No module named 'yaml'") != std::string::npos) {
+        skip_ = "python3 has no PyYAML (Debian python3-yaml): " + r.output;
+      } else {
+        error_ = "PyYAML cannot read infra/template.yaml: " + r.output;
+      }
       return;
     }
     tpl_ = json::parse(r.output, nullptr, false);
   }
   void SetUp() override {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_TRUE(error_.empty()) << error_;
     ASSERT_TRUE(tpl_.is_object() && tpl_.contains("Resources")) << tpl_.dump().substr(0, 400);
   }
 
@@ -169,10 +175,12 @@ class TemplateTest : public ::testing::Test {
   }
 
   static std::string skip_;
+  static std::string error_;
   static json tpl_;
 };
 
 std::string TemplateTest::skip_;
+std::string TemplateTest::error_;
 json TemplateTest::tpl_;
 
 TEST_F(TemplateTest, CfnLintPassesOffline) {
@@ -343,6 +351,24 @@ TEST_F(TemplateTest, QueueEventSourceAndFunctionsMatchTheIssue) {
   EXPECT_EQ(Props("StateTable")["TimeToLiveSpecification"]["Enabled"], true);
 }
 
+TEST_F(TemplateTest, EmbeddingKeySecretIsReadableOnlyWhenGivenAndOnlyByTheFunctionsThatEmbed) {
+  const json& policy = tpl_["Resources"]["EmbeddingKeyPolicy"];
+  EXPECT_EQ(policy["Condition"], "HasEmbeddingKeySecret");
+  EXPECT_EQ(tpl_["Conditions"]["HasEmbeddingKeySecret"],
+            json({{"Fn::Not", {{{"Fn::Equals", {{{"Ref", "EmbeddingApiKeySecretArn"}}, ""}}}}}}));
+  EXPECT_EQ(policy["Properties"]["Roles"], json::array({json{{"Ref", "ProducerRole"}}, json{{"Ref", "QueryRole"}}}));
+  const json& st = policy["Properties"]["PolicyDocument"]["Statement"];
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0]["Action"], "secretsmanager:GetSecretValue");
+  EXPECT_EQ(st[0]["Resource"], json({{"Ref", "EmbeddingApiKeySecretArn"}}));
+  for (const char* fn : {"ProducerFunction", "QueryFunction"}) {
+    const json& vars = Props(fn)["Environment"]["Variables"];
+    EXPECT_EQ(vars["CHROMAPACT_EMBEDDING_URL"], json({{"Ref", "EmbeddingUrl"}})) << fn;
+    EXPECT_EQ(vars["CHROMAPACT_EMBEDDING_API_KEY_SECRET_ARN"], json({{"Ref", "EmbeddingApiKeySecretArn"}})) << fn;
+  }
+  EXPECT_FALSE(Props("CompactorFunction")["Environment"]["Variables"].contains("CHROMAPACT_EMBEDDING_URL"));
+}
+
 TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
   const std::regex required(R"re(EnvRequired\("(CHROMAPACT_[A-Z_]+)"\))re");
   const std::map<std::string, std::string> functions = {
@@ -362,12 +388,13 @@ TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
     // A variable no code reads is a stale setting (e.g. the removed CHROMAPACT_MESSAGE_GROUPS): the
     // bootstrap, lambdas/common or the runtime (CHROMAPACT_LOG_LEVEL) names every one it reads.
     const std::string readers = src + ReadFile(SourceDir() + "/lambdas/common/env.h") +
-                                ReadFile(SourceDir() + "/src/runtime/logging.cpp");
+                                ReadFile(SourceDir() + "/src/runtime/logging.cpp") +
+                                ReadFile(SourceDir() + "/src/embed/embedding_env.cpp");
     for (const auto& [var, value] : vars.items()) {
       EXPECT_NE(readers.find("\"" + var + "\""), std::string::npos) << dir << ": the template sets " << var
                                                                       << ", which nothing reads";
     }
-    // All three must agree on the shard count and share one table (README "Lambdas").
+    // All three must agree on the shard count and share one table (docs/reference/environment.md).
     EXPECT_EQ(vars["CHROMAPACT_SHARDS"], json({{"Ref", "Shards"}})) << dir;
     EXPECT_EQ(vars["CHROMAPACT_TABLE"], json({{"Ref", "StateTable"}})) << dir;
     EXPECT_EQ(vars["CHROMAPACT_BUCKET"], json({{"Ref", "DataBucket"}})) << dir;

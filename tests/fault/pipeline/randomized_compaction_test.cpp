@@ -147,6 +147,13 @@ void RandomizedCompactionTest::RunOnce(uint64_t seed, int run) {
   std::mutex acks_mu;
   std::vector<Ack> acks;
   std::atomic<int> producers_left{kProducers}, seeds{1}, not_acked{0}, dead_after_seq{0};
+  Counters counters;
+  // What the run must have exercised (asserted at the end). On a loaded machine fewer cycles run
+  // per write, so producers keep writing (up to 3x kOpsPerProducer ops) until it has happened.
+  auto exercised = [&counters] {
+    std::lock_guard<std::mutex> lock(counters.mu);
+    return counters.committed.load() >= 2 && counters.killed_steps.size() >= 2 && counters.rearmed.load() > 0;
+  };
 
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
@@ -155,7 +162,7 @@ void RandomizedCompactionTest::RunOnce(uint64_t seed, int run) {
       DyingSequenceKv kv(seams.kv.get(), seed * 31 + static_cast<uint64_t>(p), 0.06);
       FlakyObjectStore objects(seams.objects.get(), seed * 37 + static_cast<uint64_t>(p), 0, 0, 0.04);
       std::mt19937_64 rng(seed * 131 + static_cast<uint64_t>(p));
-      for (int i = 0; i < kOpsPerProducer; ++i) {
+      for (int i = 0; i < kOpsPerProducer || (i < 3 * kOpsPerProducer && !exercised()); ++i) {
         const Op op = RandomOp(rng, kIdSpace, seeds.fetch_add(1));
         const int64_t start = SteadyNs();
         auto ack = Write(&kv, &objects, seams.queue.get(), coll, op, &model, kShards);
@@ -172,7 +179,6 @@ void RandomizedCompactionTest::RunOnce(uint64_t seed, int run) {
     });
   }
 
-  Counters counters;
   auto compactor_thread = [&](int c) {
     Seams seams = NewSeams(url);
     FlakyObjectStore objects(seams.objects.get(), seed * 41 + static_cast<uint64_t>(c), 0.03, 0.03, 0);
