@@ -1,6 +1,6 @@
 # Chroma 1.5.9's 18 migration texts, embedded into chromapact_store at build time.
 # scripts/chroma-migrations.py takes them from Chroma's npm artifact
-# (chromadb-js-bindings-linux-x64-gnu@1.3.4), checks length + MD5 against chroma-migrations.md and
+# (chromadb-js-bindings-linux-x64-gnu@1.3.4), checks length + MD5 against its own table (docs/chroma-format.md §2) and
 # writes a C++ source into the build tree; the checked texts are cached in
 # <build>/_cache/chroma-migrations so later builds need no network. The texts are Chroma's code:
 # they stay in the build tree and are never committed. The build fails with the script's message

@@ -10,7 +10,8 @@ find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Threads REQUIRED)
 
-# spdlog + fmt used header-only so that the static bootstraps need no libfmt.so (build-notes.md).
+# spdlog + fmt used header-only so that the static bootstraps need no libfmt.so (the spdlog_header_only
+# target would still link libfmt.so; SPDLOG_FMT_EXTERNAL + FMT_HEADER_ONLY do not).
 find_path(SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
 add_library(cp_spdlog INTERFACE)
 target_include_directories(cp_spdlog SYSTEM INTERFACE ${SPDLOG_INCLUDE_DIR})

@@ -1,5 +1,4 @@
-# -DCHROMAPACT_STATIC=ON: dependencies for fully static Lambda bootstraps (build-notes.md "Libraries",
-# "Linking"). Included by dependencies.cmake before its find_package calls.
+# -DCHROMAPACT_STATIC=ON: dependencies for fully static Lambda bootstraps (docs/deploy.md "Images"). Included by dependencies.cmake before its find_package calls.
 # - libcurl: Debian's libcurl.a cannot be linked fully statically (no libgssapi_krb5.a / p11-kit .a,
 #   libsasl2.a drags in database clients), so scripts/static-curl builds a minimal one (HTTP only,
 #   OpenSSL, zlib) from Debian's own curl source package into <build>/_cache/curl-static/prefix at

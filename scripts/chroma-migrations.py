@@ -4,7 +4,7 @@
 The texts are Chroma's code, so they are never committed: they are taken from Chroma's own published
 artifact, the npm package chromadb-js-bindings-linux-x64-gnu@1.3.4, whose .node file holds each text
 verbatim. Each text is located by its first line, cut at its documented byte length and accepted only
-when its MD5 matches the table below (facts from ../shared/docs/chroma-migrations.md).
+when its MD5 matches the table below (how Chroma checks them: docs/chroma-format.md §2).
 
 Usage: chroma-migrations.py --cache DIR --out FILE.cpp
 The accepted texts are cached under DIR/texts/ (the npm tarball is removed after extraction), so a
@@ -23,7 +23,7 @@ import tempfile
 
 PACKAGE = "chromadb-js-bindings-linux-x64-gnu@1.3.4"
 
-# dir, version, filename, bytes, md5, first line (chroma-migrations.md; apply order of Chroma 1.x).
+# dir, version, filename, bytes, md5, first line (apply order of Chroma 1.x).
 MIGRATIONS = [
     ("sysdb", 1, "00001-collections.sqlite.sql", 355, "38352d725ad1c16074fac420b22b4633",
      "CREATE TABLE collections ("),

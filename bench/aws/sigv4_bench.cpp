@@ -1,4 +1,4 @@
-// Signing cost per request (issue 2, "Benchmark: signing cost per request"):
+// Signing cost per request:
 //  * S3 PUT, header form, signing key already cached (the steady state of a Lambda);
 //  * DynamoDB JSON POST with a hashed ~300-byte body (the hash is included: a client pays it too);
 //  * the signing-key derivation alone: ComputeSigningKey (four HMAC-SHA256, what a cache miss costs)

@@ -1,4 +1,4 @@
-// Compaction throughput, time by phase, and the cost next to bare hnswlib (issue 4 "Benchmark"),
+// Compaction throughput, time by phase, and the cost next to bare hnswlib,
 // against the AWS endpoint named by the environment (compaction_bench.sh starts a loopback moto).
 // A plain main, not Google Benchmark. For each collection size N: a base is built (the real
 // producer, pipeline::Produce, writes deltas of up to 1,000 records; cycles apply them). Then for
@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
     o.lease.ttl_ms = 600000;
     o.max_deltas = max_deltas;
     o.collection.dimension = kDim;
-    const char* compact_log = std::getenv("COMPACT_LOG");  // "0": keep the whole log (before issue 4 fix)
+    const char* compact_log = std::getenv("COMPACT_LOG");  // "0": keep the whole log (the earlier behaviour)
     o.compact_log = !(compact_log && std::string(compact_log) == "0");
     pl::Compactor compactor(kv.get(), objects.get(), queue.get(), pl::SystemClock::Default(), o);
     Writer writer(kv.get(), objects.get(), queue.get(), coll);

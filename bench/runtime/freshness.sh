@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end freshness with the SQS trigger (issue 5 benchmark): time from the producer's answer (ack)
+# End-to-end freshness with the SQS trigger: time from the producer's answer (ack)
 # to the record being returned by a query `get` through the query bootstrap, polled back to back.
 # A loopback moto_server (our launcher, signature checking on, one IAM admin); emulators for the
 # producer, the compactor (with the emulator's SQS event-source poller on the FIFO delta queue:

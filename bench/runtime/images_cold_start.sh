@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Issue 6 benchmark: each function's image size (scripts/build-images) and cold start, exec -> first
+# Each function's image size (scripts/build-images) and cold start, exec -> first
 # GET /next at a loopback socket (cold_start.py), of the static vs the dynamic bootstrap, p50/p90 of
 # N starts, beside `python3 -c pass`, `python3 -c "import boto3"` and the old design's figures
-# (220 MB ChromaDB image, 2-3 s cold start: issue 6, quoted, not measured here).
+# (220 MB ChromaDB image, 2-3 s cold start: quoted, not measured here).
 #
 #   bench/runtime/images_cold_start.sh [DYNAMIC_BUILD_DIR] [N]     # defaults: $BUILD_DIR or build/, 30
 #
@@ -12,6 +12,9 @@
 # configuration (bucket/queue/table names, dummy credentials): nothing is contacted before /next.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# python3 with boto3 (the baseline) from the moto venv of scripts/install-deps when it made one
+# shellcheck source=../../scripts/lib/venv.sh
+source "$root/scripts/lib/venv.sh"
 dynamic=${1:-${BUILD_DIR:-$root/build}}
 n=${2:-30}
 static=${STATIC_BUILD_DIR:-$root/build-static}
@@ -66,7 +69,7 @@ for variant, xs in runs.items():
         binary_mb = "%.2f" % (os.path.getsize(os.path.join(dynamic, "lambdas", fn, "bootstrap")) / 1e6)
     rows.append([variant, len(xs), "%.2f" % statistics.median(xs), "%.2f" % pct(xs, 0.9), "%.2f" % min(xs),
                  image_mb, binary_mb, "%.1f" % load])
-rows.append(["old design (ChromaDB image; issue 6, not measured)", "", "2000-3000", "", "", "220", "", ""])
+rows.append(["old design (ChromaDB image; quoted, not measured)", "", "2000-3000", "", "", "220", "", ""])
 with open(out, "w", newline="") as f:
     w = csv.writer(f)
     # binary_mb: static = stripped Release; dynamic = the given build as is (RelWithDebInfo: debug info).

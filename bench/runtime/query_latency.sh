@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Warm query latency through chromapact-emulator's invoke endpoint (issue 5 benchmark): a loopback
+# Warm query latency through chromapact-emulator's invoke endpoint: a loopback
 # moto_server (our launcher, signature checking on, one IAM admin), three emulators (producer,
 # compactor, query bootstraps), the fiori set (778 x 384 real vectors + documents) and a seeded
 # synthetic N x 384 set loaded through the producer (batches of 100 / 1,000) and compacted with

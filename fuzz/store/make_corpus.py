@@ -2,7 +2,7 @@
 """Regenerates the small seed corpora of fuzz/store/ (pickle_corpus/, hnsw_files_corpus/).
 
 The HNSW seeds come from Debian's python3-hnswlib (0.6.2): its single-file saveIndex() is the fork's
-split layout without the leading version int (chroma-format.md section 4), so header.bin = int32 1 +
+split layout without the leading version int (docs/chroma-format.md section 4), so header.bin = int32 1 +
 the first 96 bytes, data_level0.bin = cur_element_count records, link_lists.bin = the rest.
 usage: fuzz/store/make_corpus.py   (run from anywhere; needs /usr/bin/python3 with hnswlib + numpy)
 """

@@ -1,5 +1,5 @@
 // Configuration helpers shared by the bootstraps (header-only; lambdas/<name>/main.cpp include it):
-// environment variables of DESIGN.md §4, each documented in README ("Lambdas").
+// environment variables, each documented in docs/reference/environment.md.
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,6 @@
-# Shell helpers (sourced, bash) to run chromapact-emulator processes (tools/emulator, README "Local
-# Lambda emulator") from a script, one per bootstrap, on 127.0.0.1, and stop them by PID.
+# Shell helpers (sourced, bash) to run chromapact-emulator processes (tools/emulator,
+# docs/reference/components.md "Local Lambda emulator") from a script, one per bootstrap, on
+# 127.0.0.1, and stop them by PID.
 #   emulator_start NAME EMULATOR LOGDIR [emulator flags...]
 #       starts EMULATOR --invoke-port 0 --ports-file LOGDIR/NAME.ports FLAGS... in the background
 #       (stdout+stderr to LOGDIR/NAME.log), waits (30 s deadline) until the ports file is written, then

@@ -1,14 +1,18 @@
 # Shell helpers (sourced, bash) to run a local moto_server the way the tests do (tests/support/moto.cpp):
 # our launcher tests/support/moto_launcher.py on a free 127.0.0.1 port, an IAM admin user, then
-# signature checking on (POST /moto-api/reset-auth body 0, aws-notes §1).
+# signature checking on (POST /moto-api/reset-auth body 0, docs/aws-notes.md §1).
 #   moto_start LOGFILE      sets MOTO_PID, MOTO_ENDPOINT; waits for /moto-api/ (30 s deadline)
 #   moto_admin NAME         creates an IAM user allowed "*" with an access key; sets MOTO_KEY_ID, MOTO_SECRET
 #   moto_enable_auth        every later request is signature-checked and IAM-authorised
 #   moto_stop               SIGTERM, SIGKILL after 3 s; safe to call twice (use it in an EXIT trap)
 # Each function returns non-zero with a message on stderr when it fails.
-# Uses $CHROMAPACT_PYTHON (default python3) and curl (>= 7.75 for --aws-sigv4).
+# Uses $CHROMAPACT_PYTHON (default python3) and curl (>= 7.75 for --aws-sigv4). When moto is not
+# installed, sourcing this puts the venv scripts/install-deps made for it first on PATH (lib/venv.sh),
+# so python3 there has moto (and boto3, for the benches).
 
 _moto_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=venv.sh
+source "$_moto_root/scripts/lib/venv.sh"
 MOTO_PID=""
 MOTO_ENDPOINT=""
 
@@ -40,7 +44,7 @@ moto_stop() {
 }
 
 # One IAM query-API call. Before checking is on moto does not verify the signature, but the request
-# must carry one (aws-notes §1), so curl signs it with a dummy key.
+# must carry one (docs/aws-notes.md §1), so curl signs it with a dummy key.
 _moto_iam() {
   curl -fsS --max-time 10 --aws-sigv4 "aws:amz:us-east-1:iam" --user "AKIAIOSFODNN7EXAMPLE:setup-not-checked" \
     -H 'Content-Type: application/x-www-form-urlencoded; charset=utf-8' \

@@ -8,7 +8,8 @@
 #              SQS FIFO queue       PREFIX-dlq.fifo    (dead-letter queue, 14 days retention)
 #              SQS FIFO queue       PREFIX-deltas.fifo (4 days retention, RedrivePolicy -> the DLQ with
 #                                   maxReceiveCount 3, VisibilityTimeout $DEMO_VISIBILITY_S (default 180 s,
-#                                   >= the compactor's invocation timeout: aws-notes §7, issue 6 summary))
+#                                   >= the compactor's invocation timeout, as Lambda requires of an
+#                                   event source queue: docs/aws-notes.md §7))
 #              DynamoDB table       PREFIX-lease, partition key `pk` (S), on demand: lease and pointer
 #                                   items (pipeline/kv_store.h)
 #     sets     DEMO_BUCKET, DEMO_QUEUE_URL, DEMO_DLQ_URL, DEMO_TABLE

@@ -237,7 +237,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     std::string line = v.empty() ? k + ";" : k + ": " + v;  // "Name;" sends an empty value
     list = curl_slist_append(list, line.c_str());
   }
-  // libcurl's defaults: a form Content-Type (makes moto drop PUT bodies, aws-notes §2) and
+  // libcurl's defaults: a form Content-Type (makes moto drop PUT bodies, docs/aws-notes.md §2) and
   // "Expect: 100-continue" (a round trip of delay on large bodies).
   if (has_body && !HasHeader(request.headers, "content-type")) {
     list = curl_slist_append(list, "Content-Type: application/octet-stream");

@@ -106,7 +106,7 @@ std::string Target(const std::string& op) { return "AmazonSQS." + op; }
 
 Result<json> BuildSendMessage(const SendMessageRequest& req) {
   CP_RETURN_IF_ERROR(CheckQueueUrl("SendMessage", req.queue_url));
-  // moto answers a missing body with HTTP 500 (aws-notes §3); SQS requires 1 byte at least.
+  // moto answers a missing body with HTTP 500 (docs/aws-notes.md §3); SQS requires 1 byte at least.
   if (req.body.empty()) return InvalidArgument("SendMessage: MessageBody is empty");
   json body = {{"QueueUrl", req.queue_url}, {"MessageBody", req.body}};
   if (req.delay_seconds >= 0) {

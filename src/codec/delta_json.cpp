@@ -1,4 +1,4 @@
-// DecodeJsonGzDelta: the Python producers' embeddings.json.gz (../shared/seeds/003) into a Delta.
+// DecodeJsonGzDelta: the old Python producers' embeddings.json.gz (docs/delta-format.md) into a Delta.
 #include <zlib.h>
 
 #include <algorithm>

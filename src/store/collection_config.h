@@ -1,6 +1,6 @@
 // Collection configuration as Chroma stores it: the 1.0-style config_json_str we write, and the HNSW
 // parameters read back from any version's row (1.3+ schema_str, 1.0 config JSON, 0.5/0.6 legacy
-// config JSON, hnsw:* metadata keys). Facts: chroma-format.md §3.
+// config JSON, hnsw:* metadata keys). Facts: docs/chroma-format.md §3.
 #pragma once
 
 #include <string>

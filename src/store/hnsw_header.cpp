@@ -1,4 +1,4 @@
-// header.bin codec (chroma-format.md §4 table).
+// header.bin codec (docs/chroma-format.md §4).
 #include "store/hnsw_header.h"
 
 #include <cstring>

@@ -1,5 +1,5 @@
 // header.bin of a Chroma HNSW segment folder: int32 PERSISTENCE_VERSION (1) followed by the 13 fields of
-// the fork's HEADER_FIELDS, little-endian, 100 bytes (chroma-format.md §4 table).
+// the fork's HEADER_FIELDS, little-endian, 100 bytes (docs/chroma-format.md §4).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Space names and Chroma's distance definitions (chroma-format.md §4 "Distances").
+// Space names and Chroma's distance definitions (docs/chroma-format.md §4 "Distances").
 #include <cmath>
 
 #include "chromapact/store/hnsw_segment.h"

@@ -1,4 +1,4 @@
-// Records of Chroma's log table `embeddings_queue` (rust/log/src/sqlite_log.rs; chroma-format.md §3):
+// Records of Chroma's log table `embeddings_queue` (rust/log/src/sqlite_log.rs; docs/chroma-format.md §3):
 // one row per operation, topic 'persistent://default/default/<collection uuid>', seq_id = rowid,
 // vector = little-endian float32 bytes with encoding 'FLOAT32', metadata = compact JSON object that
 // also carries "chroma:document" (a null value deletes a key / the document on update).

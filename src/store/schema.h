@@ -1,6 +1,6 @@
 // Chroma's SQLite schema: creating a fresh 1.5.9 database from the embedded migrations, and checking
 // (and, read-write, upgrading in place as Chroma 1.x does) an existing one.
-// Rules: ../shared/docs/chroma-migrations.md (rust/sqlite/src/db.rs validate_migrations_and_get_unapplied).
+// Rules: docs/chroma-format.md §2 (rust/sqlite/src/db.rs validate_migrations_and_get_unapplied).
 #pragma once
 
 #include "chromapact/status.h"

@@ -1,4 +1,4 @@
-// Collections: rows as Chroma 1.x writes them (chroma-format.md §3 and §6): the collections row with
+// Collections: rows as Chroma 1.x writes them (docs/chroma-format.md §3, §6): the collections row with
 // dimension and the 1.0-style config_json_str (schema_str NULL), collection_metadata rows, and the
 // METADATA + VECTOR segments rows.
 #include <filesystem>

@@ -1,5 +1,5 @@
 // Store::Open: the database (fresh or checked/upgraded), every collection's segments, and the log tail
-// replayed past each segment's max_seq_id (chroma-format.md §3 "seq_id / max_seq_id / backfill").
+// replayed past each segment's max_seq_id (docs/chroma-format.md §3 "seq_id / max_seq_id / backfill").
 #include <filesystem>
 #include <random>
 

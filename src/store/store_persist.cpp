@@ -1,5 +1,5 @@
 // Persist: HNSW folders of changed VECTOR segments (HnswSegment::Save, Chroma 1.5.9 layout) and
-// max_seq_id of both segments = the last log seq applied (chroma-format.md §6); optional log purge
+// max_seq_id of both segments = the last log seq applied (docs/chroma-format.md §6); optional log purge
 // that keeps the row at min(max_seq_id) (gotcha (a), §3); optional VACUUM when a quarter of the
 // file is free pages.
 #include <filesystem>

@@ -73,9 +73,14 @@ void Stop(pid_t pid) {
   }
 }
 
-const char* Python() {
+// The python3 that runs moto: $CHROMAPACT_PYTHON; else the virtual environment scripts/install-deps
+// makes in the build tree when moto is not installed (<build>/venv); else python3 from PATH.
+std::string Python() {
   const char* p = std::getenv("CHROMAPACT_PYTHON");
-  return (p != nullptr && *p != '\0') ? p : "python3";
+  if (p != nullptr && *p != '\0') return p;
+  const std::string venv_bin = BuildDir() + "/venv/bin/";
+  if (access((venv_bin + "moto_server").c_str(), X_OK) == 0) return venv_bin + "python3";
+  return "python3";
 }
 
 }  // namespace
@@ -87,6 +92,7 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
   const std::string launcher = (launcher_env != nullptr && *launcher_env != '\0')
                                    ? std::string(launcher_env)
                                    : SourceDir() + "/tests/support/moto_launcher.py";
+  const std::string python = Python();
   const fs::path log_dir = fs::path(BuildDir()) / "test-scratch" / "moto-logs";
   std::error_code ec;
   fs::create_directories(log_dir, ec);
@@ -106,7 +112,7 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start() {
         close(out);
       }
       unsetenv("INITIAL_NO_AUTH_ACTION_COUNT");  // auth off until EnableAuth()
-      execlp(Python(), Python(), launcher.c_str(), "-H", "127.0.0.1", "-p", port_s.c_str(),
+      execlp(python.c_str(), python.c_str(), launcher.c_str(), "-H", "127.0.0.1", "-p", port_s.c_str(),
              static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -220,7 +226,7 @@ Result<aws::Credentials> MotoServer::AssumeRole(const std::string& user_name, co
     signer = *admin_;
   }
   const std::string ep = endpoint();
-  // The trust policy must name the caller's user ARN (aws-notes §1: account root is refused).
+  // The trust policy must name the caller's user ARN (docs/aws-notes.md §1: account root is refused).
   const std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/)" +
                             user_name + R"("},"Action":"sts:AssumeRole"}]})";
   CP_RETURN_IF_ERROR(

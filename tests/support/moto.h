@@ -1,7 +1,7 @@
 // A moto_server per test binary, on a free 127.0.0.1 port, with SigV4 signature checking switched on
-// after set-up (POST /moto-api/reset-auth with body 0, aws-notes §1). Started through the project's
+// after set-up (POST /moto-api/reset-auth with body 0, docs/aws-notes.md §1). Started through the project's
 // own launcher (tests/support/moto_launcher.py), which checks signatures against the raw request URI
-// as sent, so correctly percent-encoded paths and queries are accepted (aws-notes §1 bug).
+// as sent, so correctly percent-encoded paths and queries are accepted (docs/aws-notes.md §1 bug).
 #pragma once
 
 #include <sys/types.h>

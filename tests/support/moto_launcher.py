@@ -3,7 +3,7 @@
 
 In auth mode moto rebuilds the signed request from werkzeug's decoded URL, so a correctly
 percent-encoded path or query (e.g. ``prefix=delta%2F``) is rejected with SignatureDoesNotMatch
-(../shared/docs/aws-notes.md §1). This launcher remembers the request target exactly as it arrived
+(docs/aws-notes.md §1). This launcher remembers the request target exactly as it arrived
 (WSGI ``RAW_URI``) and lets the signature check see that instead. It also makes DynamoDB conditional
 writes atomic (see _serialize_dynamodb_writes); everything else is stock moto.
 

@@ -3,7 +3,7 @@
 // lease/pointer/sequence table; per-thread seams (each SQS / S3 / DynamoDB client belongs to one
 // thread: the seams are not thread-safe); writes through the real producer (pipeline::Produce); a
 // model of Chroma 1.5.9's write semantics applied in the order the writes were acknowledged (their
-// log positions), written from Chroma's documented behaviour (chroma-semantics.md: add of an
+// log positions), written from Chroma's documented behaviour (docs/chroma-format.md §7: add of an
 // existing id ignored, update of an absent id ignored, upsert/update merge metadata, a null value
 // deletes a key, an emptied metadata reads null) and never from the compactor's code; and a check
 // that opens the published snapshot read-only with the Store and compares every record with it.
@@ -86,7 +86,7 @@ inline nlohmann::json SentMetadata(const Op& op, const std::string& id) {
   return m;
 }
 
-// Chroma 1.5.9's semantics for one record (chroma-semantics.md "Writes").
+// Chroma 1.5.9's semantics for one record (docs/chroma-format.md §7).
 inline void ApplyToModel(std::map<std::string, ModelRecord>* live, const Op& op, const std::string& id) {
   auto it = live->find(id);
   const bool exists = it != live->end();
@@ -319,7 +319,7 @@ inline constexpr const char* kDynamoItemPolicy =
 
 // Suite fixture: one moto_server for the suite, set up unauthenticated (IAM admin, bucket kBucket,
 // table kTable with partition key kPartitionKey, optionally an IAM user "compactor" with
-// `compactor_policy`), then signature checking switched on (aws-notes.md §1 recipe A). A suite
+// `compactor_policy`), then signature checking switched on (docs/aws-notes.md §1). A suite
 // that needs the restricted user defines `static void SetUpTestSuite() { StartMoto(policy); }`.
 class PipelineMotoTest : public ::testing::Test {
  protected:

@@ -2,7 +2,7 @@
 // time, with the Runtime API's state rules. HTTP-agnostic: http_front.cpp maps the two servers'
 // routes onto these calls; a future SQS event-source poller calls Invoke() the same way.
 //
-// Behaviour (aws-notes.md §8 "what a minimal local emulator must do", §7 for the protocol):
+// Behaviour (docs/aws-notes.md §8 "what a minimal local emulator must do", §7 for the protocol):
 // * Invoke() queues (FIFO) and serves one invocation at a time. A sandbox is started when none is
 //   alive (cold init); the event waits for the runtime's GET /next.
 // * Next() blocks until an event exists, then gives it with Request-Id (UUID), Deadline-Ms
@@ -35,7 +35,7 @@
 
 namespace chromapact::emulator {
 
-// 6 MiB + 100 B: RIE/Lambda's limit on a /response body (aws-notes.md §7).
+// 6 MiB + 100 B: RIE/Lambda's limit on a /response body (docs/aws-notes.md §7).
 inline constexpr size_t kMaxRuntimeResponseBytes = 6 * 1024 * 1024 + 100;
 // 6 MiB: Lambda's synchronous invoke request payload quota (AWS doc "Lambda quotas").
 inline constexpr size_t kMaxInvokePayloadBytes = 6 * 1024 * 1024;

@@ -7,7 +7,7 @@ namespace chromapact::emulator {
 
 // Lambda-Runtime-Function-Error-Type must match (Runtime|Function)\.[A-Z][a-zA-Z]+; anything else
 // becomes "Runtime.Unknown" (when it starts with "Runtime.") or "Function.Unknown"; an empty header
-// stays empty (aws-notes.md §7, from RIE's handler code).
+// stays empty (docs/aws-notes.md §7, from RIE's handler code).
 std::string ValidErrorTypeHeader(const std::string& header);
 
 struct ErrorBody {

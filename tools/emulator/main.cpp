@@ -1,5 +1,5 @@
 // chromapact-emulator: a local stand-in for the Lambda service around one custom-runtime bootstrap,
-// for tests and the demo (aws-notes.md §8). Listens on 127.0.0.1 only.
+// for tests and the demo (docs/aws-notes.md §8). Listens on 127.0.0.1 only.
 //
 //   chromapact-emulator --bootstrap build/lambdas/query/bootstrap --timeout 30 --ports-file ports.json
 //   curl -d '{"collection":"c"}' http://127.0.0.1:8080/2015-03-31/functions/function/invocations

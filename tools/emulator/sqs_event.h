@@ -1,5 +1,5 @@
 // The local SQS event source's pure parts: the SQS event a Lambda receives for a batch of messages,
-// and which messages a function's answer lets the event source delete (aws-notes.md §7 "SQS event",
+// and which messages a function's answer lets the event source delete (docs/aws-notes.md §7 "SQS event",
 // "Partial batch response"; AWS doc "Handling errors for an SQS event source in Lambda",
 // services-sqs-errorhandling.html#services-sqs-batchfailurereporting).
 #pragma once

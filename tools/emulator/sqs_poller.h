@@ -1,5 +1,5 @@
-// The local SQS event source (aws-notes.md §8 item 6, issue 5 item 3): instead of moto's event source
-// mappings (which must stay disabled, aws-notes.md §3), a thread in the emulator receives from one
+// The local SQS event source (docs/aws-notes.md §8 item 6): instead of moto's event source mappings
+// (which must stay disabled, docs/aws-notes.md §3), a thread in the emulator receives from one
 // queue, turns each batch into an SQS event (sqs_event.h), invokes the function through
 // Emulator::Invoke() (so it queues behind direct invokes, one at a time), and deletes the messages
 // the answer lets it delete (ReportBatchItemFailures semantics). Messages it does not delete become

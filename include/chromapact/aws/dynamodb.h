@@ -5,7 +5,7 @@
 // `X-Amz-Target: DynamoDB_20120810.<Operation>`, `Content-Type: application/x-amz-json-1.0`, a JSON
 // body, SigV4 with signing name "dynamodb". Errors come back as HTTP 400/5xx with a JSON body
 // {"__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message"|"Message": ...} (moto also answers
-// auth failures as XML <ErrorResponse>, aws-notes §1, §4).
+// auth failures as XML <ErrorResponse>, docs/aws-notes.md §1, §4).
 //
 // Status codes of every call: kPreconditionFailed (aws code ConditionalCheckFailedException) when a
 // ConditionExpression is false; kNotFound (ResourceNotFoundException) for a missing table;

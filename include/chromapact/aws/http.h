@@ -2,7 +2,7 @@
 // timeouts, bodies from memory or streamed from/to files.
 //
 // Every request carries an explicit Content-Type when it has a body (libcurl's default
-// application/x-www-form-urlencoded makes some servers parse and drop the body: aws-notes §2).
+// application/x-www-form-urlencoded makes some servers parse and drop the body: docs/aws-notes.md §2).
 #pragma once
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 // Version 4)": S3 neither normalises the path nor encodes it twice and always sends
 // x-amz-content-sha256; every other service normalises the path (removes "." and "..", collapses
 // "//") and URI-encodes each path segment twice. Verified against the aws-c-auth and botocore
-// test suites and the S3 documentation examples (../shared/aws).
+// test suites and the S3 documentation examples (docs/aws-notes.md §6).
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // Deltas: one immutable batch of one write operation (add / upsert / update / delete) for one
 // collection shard, as the producer uploads it to s3://B/deltas/<coll>/<shard>/<delta_id>.cpd and
-// the compactor merges it (DESIGN.md §1, §3; issue 4 item 1). Full byte layout: docs/delta-format.md.
+// the compactor applies it in log order (docs/design/log.md). Full byte layout: docs/delta-format.md.
 //
 // ---- The native format ".cpd", version 1 (all integers little-endian, no padding) ----------------
 //   HEADER (78 + C + P bytes; protected by its own CRC so it can be trusted before the payload is read)
@@ -186,7 +186,7 @@ Result<std::string> EncodeDelta(const Delta& delta, const DeltaOptions& options 
 // ValidateDelta errors for well-formed files with invalid content.
 Result<Delta> DecodeDelta(std::string_view bytes, const DeltaOptions& options = {});
 
-// Reads the gzip-JSON shape the old Python producers wrote (../shared/seeds/003, "embeddings.json.gz":
+// Reads the gzip-JSON shape the old Python producers wrote ("embeddings.json.gz":
 // gzip.compress(json.dumps({"ids": [...], "embeddings": [[...]], "metadatas": [...],
 // "documents": [...]}))) into a Delta with op = upsert (they called collection.upsert). Missing or
 // null "embeddings"/"metadatas"/"documents" = column absent; a null element = not given. Plain

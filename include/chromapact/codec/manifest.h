@@ -1,5 +1,5 @@
-// The snapshot manifest: manifest.json beside a snapshot version's files (DESIGN.md §3 "Snapshot
-// version"; issue 4 item 2). A version is a Chroma persist directory; the manifest lists its files
+// The snapshot manifest: manifest.json beside a snapshot version's files (docs/design/overview.md
+// §3 "Snapshot version"). A version is a Chroma persist directory; the manifest lists its files
 // with size and SHA-256, so that a reader verifies every download and fetches only files whose hash
 // differs from a locally cached version.
 //
@@ -14,9 +14,9 @@
 // parent_version is null for the first version. files are sorted by path (bytewise) and paths are
 // relative, '/'-separated, without "." / ".." / empty segments (they are S3 key suffixes too).
 //
-// Content addressing (DESIGN.md §3 "Where this goes"): a file's identity is its sha256; DiffManifests
-// compares by (path, sha256, size), so an unchanged HNSW base keeps its hash across versions and is
-// not downloaded again. A later chunked layout keys chunks by their SHA-256 in the same way.
+// Content addressing (docs/design/overview.md "Where this goes"): a file's identity is its sha256;
+// DiffManifests compares by (path, sha256, size), so an unchanged HNSW base keeps its hash across
+// versions and is not downloaded again. A later chunked layout keys chunks by their SHA-256 in the same way.
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@
 //
 // Status codes (from aws/dynamodb.h): kPreconditionFailed when a condition expression is false (AWS
 // ConditionalCheckFailedException); kNotFound for a missing table; kInvalidArgument for a bad
-// expression or an unescaped reserved word (`owner`, `ttl`, ...: use #names, aws-notes §4);
+// expression or an unescaped reserved word (`owner`, `ttl`, ...: use #names, docs/aws-notes.md §4);
 // kUnauthenticated / kPermissionDenied; kThrottled / kUnavailable after retries; kInternal.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The pointer of a collection shard (DESIGN.md §3, issue 4 item 3): the one small mutable record
+// The pointer of a collection shard (docs/design/pointer.md): the one small mutable record
 // that says which snapshot version is current. Item `PTR#<collection>#<shard>` in the lease table,
 // {version, manifest_key, committed_at (epoch ms UTC), fence}. Why DynamoDB and not an S3 object
 // with If-Match: docs/design/pointer.md.
@@ -8,9 +8,10 @@
 // which sets version = base + 1. Two writers that read the same base cannot both win; the loser
 // gets kPreconditionFailed and the winner's pointer (ReturnValuesOnConditionCheckFailure ALL_OLD,
 // no second read). This CAS — not the lease — is what makes a compactor that stalled past its
-// lease harmless (seeds/002, "Race Condition (Lost Updates)"): its commit names a base that is no
-// longer current. `fence` records the lease token of the committer, for audit; it is not part of
-// the condition, so correctness does not depend on the lease.
+// lease harmless (the old design lost updates that way: A's lease expired before its commit, B built
+// on the same base and replaced A's version): its commit names a base that is no longer current.
+// `fence` records the lease token of the committer, for audit; it is not part of the condition, so
+// correctness does not depend on the lease.
 //
 // Readers use a strongly consistent GetItem (one request, < 1 KiB item).
 #pragma once

@@ -1,7 +1,8 @@
-// A reader's view of the pointers, at most `max_age_ms` stale (CHROMAPACT_POINTER_TTL_MS, DESIGN.md
-// §4): a query Lambda asks for the pointer on every invocation but reads DynamoDB at most once per
+// A reader's view of the pointers, at most `max_age_ms` stale (CHROMAPACT_POINTER_TTL_MS): a query
+// Lambda asks for the pointer on every invocation but reads DynamoDB at most once per
 // max_age_ms per shard. Staleness is safe: a snapshot version, once committed, is immutable and stays
-// readable until GC, which keeps the pointer's last K versions (DESIGN.md §1).
+// readable until a garbage collector removes it, which must keep the versions readers may still hold
+// (none is built yet: docs/design/overview.md §1).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Snapshot versions on S3 (DESIGN.md §1, §3 "Snapshot version"; issue 4 item 2): a version is a
+// Snapshot versions on S3 (docs/design/overview.md §3 "Snapshot version"): a version is a
 // Chroma persist directory plus manifest.json (codec/manifest.h), stored under a prefix that only
 // its writer ever writes to:
 //   snapshots/<collection>/<shard>/<version>-<writer_id>/<relative path>   (every file, create-only)

@@ -1,6 +1,6 @@
 // The per-invocation context a Lambda handler receives: what the Runtime API's /next response told
 // us about this invocation (source: AWS doc "Using the Lambda runtime API for custom runtimes",
-// runtimes-api.html, "Next invocation" response headers; aws-notes.md §7).
+// runtimes-api.html, "Next invocation" response headers; docs/aws-notes.md §7).
 #pragma once
 
 #include <cstdint>

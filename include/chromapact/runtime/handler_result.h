@@ -49,7 +49,7 @@ class HandlerResult {
 };
 
 // The value for the Lambda-Runtime-Function-Error-Type header derived from an error type. Lambda
-// accepts only `(Runtime|Function)\.[A-Z][a-zA-Z]+` (aws-notes.md §7, from RIE's handler code) and
+// accepts only `(Runtime|Function)\.[A-Z][a-zA-Z]+` (docs/aws-notes.md §7, from RIE's handler code) and
 // turns anything else into *.Unknown, so: a matching type is kept; a bare `[A-Z][a-zA-Z]+` name
 // such as "InvalidArgument" becomes "Function.InvalidArgument"; anything else "Function.Unknown".
 std::string ErrorTypeHeader(const std::string& type);

@@ -1,4 +1,4 @@
-// JSON log lines on stdout, one object per line, for CloudWatch Logs (DESIGN.md §4):
+// JSON log lines on stdout, one object per line, for CloudWatch Logs:
 //   {"timestamp":"2026-11-22T18:46:38.123Z","level":"info","message":"…","request_id":"…",<fields>}
 // timestamp is UTC ISO-8601 with milliseconds; request_id is present while an invocation runs
 // (RunHandler sets it); fields are the caller's key/values. The process-wide spdlog default logger

@@ -45,7 +45,7 @@ struct MetricSpec {
   MetricUnit unit;
 };
 
-// chromapact's metrics (issue 5; the alarms in infra/ refer to these names).
+// chromapact's metrics (the alarms in infra/ refer to these names).
 inline constexpr MetricSpec kCompactionDuration{"CompactionDuration", MetricUnit::kMilliseconds};
 inline constexpr MetricSpec kDeltasProcessed{"DeltasProcessed", MetricUnit::kCount};
 inline constexpr MetricSpec kLockAcquisitionFailed{"LockAcquisitionFailed", MetricUnit::kCount};

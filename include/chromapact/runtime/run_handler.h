@@ -3,7 +3,7 @@
 // calls ReportInitError and exits non-zero.
 //
 // Protocol (source: AWS doc "Using the Lambda runtime API for custom runtimes", runtimes-api.html;
-// aws-notes.md §7): base http://$AWS_LAMBDA_RUNTIME_API/2018-06-01;
+// docs/aws-notes.md §7): base http://$AWS_LAMBDA_RUNTIME_API/2018-06-01;
 //   GET  /runtime/invocation/next            (no timeout: the sandbox may be frozen between invokes)
 //   POST /runtime/invocation/{id}/response   (the success payload)
 //   POST /runtime/invocation/{id}/error      ({"errorMessage","errorType","stackTrace"} +
@@ -26,7 +26,7 @@ namespace chromapact::runtime {
 
 // Largest success payload the loop posts: 6 MiB, Lambda's synchronous response quota (AWS doc
 // "Lambda quotas"). The Runtime API itself answers 413 only past 6 MiB + 100 B = 6291556 bytes
-// (aws-notes.md §7); staying at 6 MiB keeps us under it with room for nothing else to go wrong.
+// (docs/aws-notes.md §7); staying at 6 MiB keeps us under it with room for nothing else to go wrong.
 inline constexpr size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
 // The handler: (event body as received from /next, context) -> result. Called on the thread that

@@ -1,5 +1,5 @@
 // Chroma's `where` and `where_document` filters, compiled to SQL over Chroma's metadata segment
-// tables (schema: ../shared/chroma/reference_schema.sql).
+// tables (schema: docs/chroma-format.md §2-§3).
 //
 // Grammar (Chroma API docs "Metadata filtering" / "Full-text search"; chromadb/api/types.py
 // validate_where, validate_where_document):

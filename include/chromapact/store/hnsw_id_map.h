@@ -1,6 +1,6 @@
 // index_metadata.pickle of an HNSW segment folder: the label <-> user id map (Chroma 1.x struct IdMap in
 // rust/segment/src/local_hnsw.rs; 0.x class PersistentData in
-// chromadb/segment/impl/vector/local_persistent_hnsw.py). Layout facts: chroma-format.md §4.
+// chromadb/segment/impl/vector/local_persistent_hnsw.py). Layout facts: docs/chroma-format.md §4.
 #pragma once
 
 #include <cstdint>

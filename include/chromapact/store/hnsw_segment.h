@@ -1,6 +1,6 @@
 // The VECTOR segment of a Chroma collection: an HNSW index over (user id -> embedding), persisted as
 // the folder Chroma 1.x writes: header.bin, data_level0.bin, length.bin, link_lists.bin,
-// index_metadata.pickle (layout: ../shared/docs/chroma-format.md §4; built with Debian's hnswlib
+// index_metadata.pickle (layout: docs/chroma-format.md §4; built with Debian's hnswlib
 // 0.6.2, whose in-memory layout equals Chroma's fork's).
 //
 // Distances follow Chroma: l2 = squared Euclidean; cosine = 1 - dot(a/|a|, b/|b|); ip = 1 - dot(a, b).

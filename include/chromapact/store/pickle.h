@@ -1,5 +1,5 @@
 // A small, bounds-checked Python pickle reader and a serde_pickle-compatible writer, enough for Chroma's
-// index_metadata.pickle (chroma-format.md §4 "Label <-> id map"):
+// index_metadata.pickle (docs/chroma-format.md §4 "Label <-> id map"):
 // - reads the 1.x dict form (serde_pickle, protocol 3) and the 0.x class-instance form (Python pickle,
 //   protocol 5: FRAME, MEMOIZE/BINGET, STACK_GLOBAL, NEWOBJ, BUILD);
 // - writes the 1.x form byte for byte as serde_pickle 1.x `SerOptions::new()` does.

@@ -1,8 +1,8 @@
 // The Chroma-compatible store: a persist directory (chroma.sqlite3 + one HNSW folder per VECTOR
 // segment) that real Chroma 1.5.9 opens as it is, read and written through Chroma's API shapes.
 //
-// Layout and semantics: ../shared/docs/chroma-format.md (§3 records and log, §6 the layout we write),
-// chroma-migrations.md (the 18 migrations). Every write appends rows to `embeddings_queue` (the log),
+// Layout and semantics: docs/chroma-format.md (§2 the 18 migrations, §3 records and log, §6 the layout
+// we write). Every write appends rows to `embeddings_queue` (the log),
 // applies them to the METADATA segment in the same SQLite transaction, and to the in-memory VECTOR
 // segment (HnswSegment). Persist() writes the HNSW folders and sets max_seq_id[VECTOR]; until then
 // a reopen replays the log tail, as Chroma itself does (rust/log/src/local_compaction_manager.rs).
@@ -147,7 +147,7 @@ nlohmann::json ToJson(const QueryResult& result);
 
 struct PersistOptions {
   // Delete log rows below min(max_seq_id) of every segment (Chroma's purge; the row at the minimum is
-  // kept, gotcha (a) of chroma-format.md §3). Off: the whole log stays, as real Chroma reads it.
+  // kept, gotcha (a) of docs/chroma-format.md §3). Off: the whole log stays, as real Chroma reads it.
   bool purge_log = false;
   // After the commit, when free pages are more than a quarter of the file (e.g. after a purge),
   // VACUUM the database so the file shrinks (the same as `chroma utils vacuum`; schema and rows are

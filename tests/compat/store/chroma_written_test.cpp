@@ -1,6 +1,6 @@
 // We read what Chroma writes: real Chroma 1.5.9 (the oracle) starts on an EMPTY directory, its REST
 // API v2 creates one collection per space and adds / upserts / updates / deletes records; Chroma is
-// then killed (it never flushes HNSW on shutdown, chroma-format.md §3, so vectors past the last
+// then killed (it never flushes HNSW on shutdown, docs/chroma-format.md §3, so vectors past the last
 // sync_threshold live only in embeddings_queue) and our read-only Store must return exactly what
 // Chroma's own /get and /query returned before the kill. Skips when ../shared is absent.
 #include <gtest/gtest.h>

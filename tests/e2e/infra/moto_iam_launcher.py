@@ -23,7 +23,7 @@ Without them moto cannot check those roles at all:
    - s3:prefix: the prefix query parameter of a ListObjects(V2) request (absent when not sent);
    - s3:if-none-match / s3:if-match: the PutObject request's If-None-Match / If-Match header (S3
      User Guide, "Enforce conditional writes").
-   This is OUR model of IAM, not AWS: the README says so.
+   This is OUR model of IAM, not AWS: docs/deploy.md says so.
 3. S3 answers a GET/HEAD of a missing key with 404 only when the caller may also s3:ListBucket it,
    else with 403 (S3 API Reference, GetObject/HeadObject "Permissions"); with a ListBucket grant
    limited by s3:prefix, the key itself is the prefix evaluated (Ceph RGW does the same "to match

@@ -110,7 +110,7 @@ inline std::string FirstXmlText(const std::string& xml, const std::string& tag) 
 // sts:AssumeRole of the existing role `role_arn` at moto `endpoint`, signed with `caller`: temporary
 // credentials (ASIA... key, secret, session token) as Lambda hands a function of that role. moto
 // checks the role's trust policy only while signature checking is on, and cannot evaluate a
-// `Service` principal (aws-notes.md §1), so call this before MotoServer::EnableAuth.
+// `Service` principal (docs/aws-notes.md §1), so call this before MotoServer::EnableAuth.
 // Errors: kInternal naming the role when STS answers without credentials or with an HTTP error.
 inline Result<aws::Credentials> AssumeExistingRole(const std::string& endpoint,
                                                    const aws::Credentials& caller,

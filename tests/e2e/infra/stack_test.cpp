@@ -7,7 +7,7 @@
 // moto (tests/e2e/infra/moto_iam_launcher.py) is stock moto 5.2.1 plus the raw-URI signature fix,
 // with DynamoDB authorized against the table ARN and the policies' conditions (dynamodb:LeadingKeys,
 // s3:prefix, s3:if-none-match) evaluated by our model of IAM (moto ignores them); see the launcher's
-// docstring and README "Deploy to AWS".
+// docstring and docs/deploy.md "What is verified".
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -225,7 +225,7 @@ TEST_F(StackTest, DeployCreatesTheStackAndPrintsItsOutputs) {
   list.bucket = Out("BucketName");
   EXPECT_TRUE(s3.ListObjectsV2(list).ok());
 
-  // The compactor's event source exists, disabled (infra/deploy's local parameters, aws-notes §3).
+  // The compactor's event source exists, disabled (infra/deploy's local parameters, docs/aws-notes.md §3).
   const ProcessResult& esm = *esm_;
   ASSERT_EQ(esm.exit_code, 0) << esm.output;
   const json mappings = json::parse(esm.output, nullptr, false);

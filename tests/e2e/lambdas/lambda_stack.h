@@ -1,4 +1,4 @@
-// The whole local stack for end-to-end tests of the three real bootstraps (issue 5 item 5): one
+// The whole local stack for end-to-end tests of the three real bootstraps: one
 // moto_server with signature checking on (an IAM admin's keys), a bucket, a FIFO trigger queue with a
 // FIFO DLQ (RedrivePolicy maxReceiveCount 2, short visibility timeout; the compactor also reports
 // skipped log entries there itself, CHROMAPACT_DLQ_URL, as deployed), a DynamoDB table (sequence

@@ -1,7 +1,7 @@
 // The ordered per-shard log end to end (docs/design/log.md), through the real bootstraps and the
 // compactor's SQS event source (lambda_stack.h): what the query function's `get` returns equals a
 // model of Chroma 1.5.9's write semantics (tests/support/pipeline_fixture.h, written from
-// chroma-semantics.md) applied in the order the producer acknowledged the writes. Checks: a mixed
+// docs/chroma-format.md §7) applied in the order the producer acknowledged the writes. Checks: a mixed
 // sequence of add / metadata-only update / upsert / delete / re-add; corrupt log entries skipped,
 // reported to the DLQ (also beyond a cycle's budget), later writes applied; a hole (a sequence number
 // taken, never written) voided after the hole timeout; a cycle stopped by its budget re-arming the

@@ -1,4 +1,4 @@
-// End to end through the real bootstraps (issue 5 item 5): producer -> the shard's log in S3
+// End to end through the real bootstraps: producer -> the shard's log in S3
 // (sequence numbers from DynamoDB) + FIFO triggers -> the compactor's emulator polling SQS (moto,
 // signature checking on) -> snapshots + DynamoDB pointer -> the query function, every hop a real
 // process over real HTTP (lambda_stack.h). Checks: produce/compact/query (own nearest neighbour,

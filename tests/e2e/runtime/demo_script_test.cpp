@@ -1,5 +1,5 @@
 // README's first command as CI runs it: `CHROMAPACT_DEMO_BUILD=0 scripts/demo` against this build
-// tree (issue 5 item 4): moto with signature checking on, one chromapact-emulator per bootstrap, the
+// tree: moto with signature checking on, one chromapact-emulator per bootstrap, the
 // 778 fiori vectors through the producer, the compactor from SQS, the query bootstrap's answers checked
 // against exact search, the snapshot downloaded and (with ../shared) opened by real Chroma 1.5.9.
 // Every process the demo announces (moto, the emulators, Chroma) is gone when it has exited.

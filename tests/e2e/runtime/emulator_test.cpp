@@ -1,5 +1,5 @@
 // The real chromapact-emulator with the real chromapact-test-bootstrap (or with the test itself
-// playing the runtime), over real HTTP, against aws-notes.md §8 "what a minimal local emulator must
+// playing the runtime), over real HTTP, against docs/aws-notes.md §8 "what a minimal local emulator must
 // do": the invoke endpoint, one invocation at a time, X-Amz-Function-Error on errors, timeout ->
 // kill + cold restart, crash -> restart, the response size limit, init errors, the Runtime API's
 // state rules, START/END/REPORT lines, and 127.0.0.1 only.
@@ -31,7 +31,7 @@ namespace {
 using nlohmann::json;
 
 constexpr char kInvokePath[] = "/2015-03-31/functions/function/invocations";
-constexpr size_t kRuntimeResponseLimit = 6 * 1024 * 1024 + 100;  // 6291556 (aws-notes.md §7)
+constexpr size_t kRuntimeResponseLimit = 6 * 1024 * 1024 + 100;  // 6291556 (docs/aws-notes.md §7)
 
 const std::regex& UuidRe() {
   static const std::regex re("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");

@@ -1,6 +1,6 @@
 // chromapact-emulator --sqs-queue-url as the function's SQS event source, against moto_server with
 // signature checking on, with the test bootstrap playing a compactor with partial batch responses
-// (aws-notes.md §7 "SQS event" / "Partial batch response", §8 item 6): the event's shape, deletion of
+// (docs/aws-notes.md §7 "SQS event" / "Partial batch response", §8 item 6): the event's shape, deletion of
 // the messages not in batchItemFailures, failed ones coming back after the visibility timeout, a
 // function error keeping the whole batch, and FIFO keeping everything from the first failure on.
 #include <gtest/gtest.h>
@@ -190,7 +190,7 @@ TEST_F(SqsEventSourceTest, DeletesSuccessesAndLeavesFailuresToComeBack) {
   EXPECT_EQ(n.at(ids[4]), 1);
   EXPECT_EQ(Remaining(url, 2), (std::set<std::string>{ids[1], ids[3]}));
 
-  // The event's record shape (aws-notes.md §7).
+  // The event's record shape (docs/aws-notes.md §7).
   auto arn = sqs_->GetQueueAttributes(url, {"QueueArn"});
   ASSERT_TRUE(arn.ok());
   bool saw_redelivery = false;
@@ -237,7 +237,7 @@ TEST_F(SqsEventSourceTest, FifoKeepsEverythingFromTheFirstFailureOn) {
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records[0]["attributes"]["MessageGroupId"], "collection-a");
   // What remains: the failed one, plus the later "ok" one unless a redelivery (in whatever order
-  // moto gives it, aws-notes.md §9) already had it first in its batch and so deleted it.
+  // moto gives it, docs/aws-notes.md §9) already had it first in its batch and so deleted it.
   const auto left = Remaining(url, 1);
   EXPECT_TRUE(left.count(ids[1])) << "the failed message must stay";
   EXPECT_FALSE(left.count(ids[0]));
@@ -245,7 +245,7 @@ TEST_F(SqsEventSourceTest, FifoKeepsEverythingFromTheFirstFailureOn) {
 
 TEST_F(SqsEventSourceTest, OddPartialBatchResponses) {
   // An itemIdentifier naming no message of the batch fails the whole batch; a null answer and an
-  // empty list are full successes (services-sqs-errorhandling.html, aws-notes.md §7). Three queues,
+  // empty list are full successes (services-sqs-errorhandling.html, docs/aws-notes.md §7). Three queues,
   // three emulators, side by side.
   const std::string bad_url = NewQueue("es-bad-id");
   const std::string null_url = NewQueue("es-null");

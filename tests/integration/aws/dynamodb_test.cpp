@@ -1,4 +1,4 @@
-// DynamoDbClient against moto_server with signature checking on (aws-notes §1, §4): table
+// DynamoDbClient against moto_server with signature checking on (docs/aws-notes.md §1, §4): table
 // management, every item operation with its ReturnValues, the lease-style conditional write
 // conflict with reserved words escaped, and the two auth failures.
 #include "chromapact/aws/dynamodb.h"
@@ -48,7 +48,7 @@ class DynamoDbTest : public ::testing::Test {
     return name;
   }
 
-  // The lease acquire of DESIGN.md §3: take the lock when nobody holds it or the holder's lease
+  // The lease acquire (docs/design/pointer.md): take the lock when nobody holds it or the holder's lease
   // expired; bump the fencing counter. `owner` and `ttl` are reserved words: only #names work.
   Result<WriteItemResult> Acquire(const std::string& table, const std::string& owner, int64_t now_ms,
                                   int64_t ttl_ms, std::optional<Item>* old = nullptr) {

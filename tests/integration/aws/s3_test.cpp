@@ -1,4 +1,4 @@
-// S3Client against moto_server with signature checking on (aws-notes §1, §2): every operation,
+// S3Client against moto_server with signature checking on (docs/aws-notes.md §1, §2): every operation,
 // conditional writes and reads, odd keys, a parallel multipart upload read back byte-identical,
 // paging, DeleteObjects, CopyObject, buckets, and the auth failures (wrong secret, unknown key,
 // IAM policy) without the secret ever showing up in a Status.
@@ -46,7 +46,7 @@ class S3Test : public ::testing::Test {
     auto m = MotoServer::Start();
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     moto_ = std::move(m).value();
-    // May write under delta/ only (aws-notes §1's writer).
+    // May write under delta/ only (moto enforces IAM policies: docs/aws-notes.md §1).
     auto writer = moto_->CreateUser(
         "s3-writer",
         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"arn:aws:s3:::cp-test/delta/*"}]})");
@@ -128,7 +128,7 @@ TEST_F(S3Test, PutGetHeadDeleteRoundTrip) {
   EXPECT_EQ(head->etag, put->etag);
   EXPECT_FALSE(head->last_modified.empty());
 
-  // An empty body is stored as an empty object, not dropped or garbled (aws-notes §2 gotcha 1).
+  // An empty body is stored as an empty object, not dropped or garbled (docs/aws-notes.md §2).
   ASSERT_TRUE(client_->PutObject(kBucket, "rt/empty", "").ok());
   auto empty = client_->GetObject(kBucket, "rt/empty");
   ASSERT_TRUE(empty.ok());

@@ -1,4 +1,4 @@
-// SqsClient against moto_server with signature checking on (aws-notes §1, §3): every operation,
+// SqsClient against moto_server with signature checking on (docs/aws-notes.md §1, §3): every operation,
 // per-entry batch failures, FIFO deduplication and group locking, DLQ redrive, and the two auth
 // failures (wrong secret, IAM policy that forbids the call).
 #include "chromapact/aws/sqs.h"

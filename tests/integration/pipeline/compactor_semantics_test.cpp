@@ -1,4 +1,4 @@
-// Chroma 1.5.9's write semantics (../shared/docs/chroma-semantics.md "Writes"), applied by the
+// Chroma 1.5.9's write semantics (docs/chroma-format.md §7), applied by the
 // compactor in log order, against moto_server with signature checking on. Every write goes through
 // the real producer; the expected records come from the fixture's Model, which states Chroma's rules
 // independently of the compactor: add of an existing id is ignored, update of an absent id is

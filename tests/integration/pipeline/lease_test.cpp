@@ -1,4 +1,4 @@
-// LeaseTable against moto_server with signature checking on (aws-notes §1, §4): two owners racing
+// LeaseTable against moto_server with signature checking on (docs/aws-notes.md §1, §4): two owners racing
 // for one lease, expiry takeover with an injected clock (no sleeps), heartbeat / release by a stale
 // owner, and the fence growing on every acquisition, release included.
 #include "chromapact/pipeline/lease.h"

@@ -133,7 +133,7 @@ TEST_F(PointerTest, CompareAndSwapNeverCreatesAndRejectsOtherBases) {
   EXPECT_EQ(a.pointers->CompareAndSwap(shard, 4, "", 1).status().code(), StatusCode::kInvalidArgument);
 }
 
-// seeds/002 "Race Condition (Lost Updates)", replayed against the real table: A holds the lease,
+// The old design's lost-update race, replayed against the real table: A holds the lease,
 // reads V, stalls until its lease expires; B takes over, builds V+1 from V and commits it; A wakes
 // up and commits its work, still built from V. In the old design A's blind pointer write replaced
 // V+1 and B's updates were lost. Here A's CAS names base V and must fail — even though A never

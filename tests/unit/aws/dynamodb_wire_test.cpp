@@ -114,7 +114,7 @@ TEST(DynamoDbWireTest, ParsesResponses) {
   EXPECT_EQ(GetInt64(*attrs->attributes, "fence").value(), 4);
   EXPECT_FALSE(ddb_wire::ParseWriteItem(json::object())->attributes.has_value());
 
-  // moto's body for a lost condition with ReturnValuesOnConditionCheckFailure=ALL_OLD (aws-notes §4).
+  // moto's body for a lost condition with ReturnValuesOnConditionCheckFailure=ALL_OLD (docs/aws-notes.md §4).
   auto old = ddb_wire::ParseConditionFailureItem(json::parse(
       R"({"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
           "Message":"The conditional request failed","Item":{"pk":{"S":"a"},"owner":{"S":"c1"}}})"));

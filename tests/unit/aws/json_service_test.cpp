@@ -1,5 +1,5 @@
 // Error mapping of the JSON-protocol transport: the error shapes moto 5.2.1 and AWS send
-// (aws-notes §1, §3, §4), no server.
+// (docs/aws-notes.md §1, §3, §4), no server.
 #include "aws/json_service.h"
 
 #include <gtest/gtest.h>

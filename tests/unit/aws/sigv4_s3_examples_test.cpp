@@ -1,6 +1,6 @@
 // Every example of ../shared/aws/s3-sigv4-examples.json (the S3 API Reference's published SigV4
-// examples, recomputed in aws-notes §6): header-signed GET/PUT/?lifecycle/list, the presigned GET,
-// the aws-chunked streaming PUT (seed signature and every chunk signature) and the signing-key
+// examples, docs/aws-notes.md §6): header-signed GET/PUT/?lifecycle/list, the presigned GET, the
+// aws-chunked streaming PUT (seed signature and every chunk signature) and the signing-key
 // examples. Our signer builds each request from the example's inputs and must reproduce the
 // canonical request, string to sign, signature, Authorization header / URL. Skips without ../shared.
 #include <gtest/gtest.h>

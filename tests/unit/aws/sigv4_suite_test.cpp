@@ -1,4 +1,4 @@
-// Every case of both SigV4 test suites copied to ../shared/aws/sigv4-suite (aws-notes §6):
+// Every case of both SigV4 test suites copied to ../shared/aws/sigv4-suite (docs/aws-notes.md §6):
 //  * aws-c-auth (awslabs/aws-c-auth @ 495329c): each case folder, header and query (presigned) forms.
 //  * botocore's copy of the classic AWS suite (boto/botocore @ 0e6e240): each .req file.
 // Each case is its own named test; the requests are parsed here from the HTTP text files and signed by
@@ -26,8 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The case counts of the copies in ../shared. aws-notes §6 says "39 + 33 = 72"; the copy actually
-// holds 38 aws-c-auth case folders and 34 botocore .req files, 72 in all. Asserted so that a missing
+// The case counts of the copies in ../shared: 38 aws-c-auth case folders and 34 botocore .req files,
+// 72 in all (not the 39 + 33 one might count from the suites' descriptions). Asserted so that a missing
 // or partly copied suite cannot pass silently.
 constexpr size_t kAwsCAuthCases = 38;
 constexpr size_t kBotocoreCases = 34;
@@ -199,7 +199,7 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(AwsCAuthSuite);
 
 // ---------------------------------------------------------------------------------------------
 // botocore: .req is the request (with its X-Amz-Date), .creq / .sts / .authz the expected canonical
-// request, string to sign and Authorization header. Fixed context (aws-notes §6): AKIDEXAMPLE, the
+// request, string to sign and Authorization header. Fixed context (docs/aws-notes.md §6): AKIDEXAMPLE, the
 // example secret, us-east-1, service "service", 20150830T123600Z, normalised paths.
 
 fs::path BotocoreRoot(const std::string& shared) {

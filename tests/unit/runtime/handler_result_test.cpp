@@ -1,5 +1,5 @@
 // HandlerResult, the /error body shape and the Lambda-Runtime-Function-Error-Type header rule
-// ((Runtime|Function)\.[A-Z][a-zA-Z]+, aws-notes.md §7).
+// ((Runtime|Function)\.[A-Z][a-zA-Z]+, docs/aws-notes.md §7).
 #include "chromapact/runtime/handler_result.h"
 
 #include <gtest/gtest.h>

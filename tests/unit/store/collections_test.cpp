@@ -1,4 +1,4 @@
-// Collections: Chroma 1.x rows (chroma-format.md §3/§6), defaults, names, lifecycle, reopen.
+// Collections: Chroma 1.x rows (docs/chroma-format.md §3/§6), defaults, names, lifecycle, reopen.
 #include <gtest/gtest.h>
 
 #include <filesystem>
