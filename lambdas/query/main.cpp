@@ -1,7 +1,9 @@
 // The query bootstrap (docs/design/overview.md §1): Chroma-shaped reads ({"action": "query|get|count", ...})
-// answered from the committed snapshots (pipeline/query_service.h): pointer from
-// $CHROMAPACT_TABLE (cached $CHROMAPACT_POINTER_TTL_MS), files from $CHROMAPACT_BUCKET into
-// $CHROMAPACT_CACHE_DIR. Read-only: write actions get a "NotSupported" error; bad events a typed
+// answered from the committed snapshots and the log past them (pipeline/query_service.h): pointer
+// from $CHROMAPACT_TABLE (cached $CHROMAPACT_POINTER_TTL_MS), files from $CHROMAPACT_BUCKET into
+// $CHROMAPACT_CACHE_DIR, the log tail listed at most once per $CHROMAPACT_TAIL_TTL_MS (default: the
+// pointer's TTL; $CHROMAPACT_READ_LOG_TAIL=0 answers from the versions only), min_log_positions
+// waited for up to $CHROMAPACT_MIN_POSITION_WAIT_MS. Read-only: write actions get a "NotSupported" error; bad events a typed
 // error, never a crash. With $CHROMAPACT_EMBEDDING_URL set, query_texts are embedded through that
 // OpenAI-compatible endpoint (embed/openai_embeddings.h, docs/embeddings.md).
 #include <chrono>
@@ -40,6 +42,11 @@ Result<Config> LoadConfig() {
   c.service.shards = static_cast<int>(shards);
   c.service.cache_dir = lambdas::EnvOr("CHROMAPACT_CACHE_DIR", "/tmp/chromapact") + "/query";
   c.service.default_collection = lambdas::EnvOr("CHROMAPACT_COLLECTION", "");
+  CP_ASSIGN_OR_RETURN(int64_t tail, lambdas::EnvInt("CHROMAPACT_READ_LOG_TAIL", 1, 0, 1));
+  c.service.read_log_tail = tail == 1;
+  CP_ASSIGN_OR_RETURN(c.service.tail_ttl_ms, lambdas::EnvInt("CHROMAPACT_TAIL_TTL_MS", c.pointer_ttl_ms, 0, 86400000));
+  CP_ASSIGN_OR_RETURN(c.service.min_position_wait_ms,
+                      lambdas::EnvInt("CHROMAPACT_MIN_POSITION_WAIT_MS", 2000, 0, 900000));
   return c;
 }
 
@@ -78,6 +85,8 @@ int main() {
                       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     (void)metrics.Put("SnapshotBytesFetched", static_cast<double>(service.last_stats().bytes_fetched),
                       runtime::MetricUnit::kBytes);
+    (void)metrics.Put("LogTailEntriesRead", static_cast<double>(service.last_stats().tail_applied),
+                      runtime::MetricUnit::kCount);
     (void)metrics.SetProperty("version", service.last_stats().versions_max);
     metrics.Flush();
     return runtime::HandlerResult::Success(res->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

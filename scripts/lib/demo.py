@@ -20,7 +20,8 @@ little-endian, row i = line i of records.jsonl) and records.jsonl ({"id", "conte
   texts     PRODUCER_URL QUERY_URL COLLECTION SECONDS
                                             five documents without embeddings through the producer (it
                                             embeds them), waits until the query bootstrap counts them,
-                                            then two query_texts whose expected top hit shares their words
+                                            then two query_texts whose expected top hit shares their words;
+                                            then a sixth note read back at once with min_log_positions
 Each prints short lines and exits 1 (with the reason on stderr) when a check fails.
 """
 import array
@@ -358,6 +359,22 @@ def cmd_texts(producer_url, query_url, collection, seconds):
         print(f"demo:   query_texts {text!r} -> {ids} (top: {snippet(answer['documents'][0][0])!r})")
         if not ids or ids[0] != want:
             fail(f"query_texts {text!r}: expected {want} first, got {ids}")
+    # Read-your-writes: a new note is answered by the very next query that names its log position
+    # (the query function reads the log past its version; no compaction has to run first).
+    event = {"collection": collection, "operation": "upsert", "ids": ["note-bike"],
+             "documents": ["bicycle repair: new chain and brake pads"], "metadatas": [{"kind": "note"}]}
+    answer, err = invoke(producer_url, event)
+    if err:
+        fail(f"producer: {err}")
+    acked = time.monotonic()
+    answer, err = invoke(query_url, {"collection": collection, "query_texts": ["brake pads for my bicycle"],
+                                     "n_results": 1, "min_log_positions": answer["log_positions"]})
+    if err:
+        fail(f"query_texts with min_log_positions: {err}")
+    if answer["ids"][0] != ["note-bike"]:
+        fail(f"read-your-writes: expected note-bike, got {answer['ids']}")
+    print(f"demo:   read-your-writes: note-bike acknowledged, answered {1000 * (time.monotonic() - acked):.0f} ms later "
+          "by a query naming its log position")
 
 
 def main(argv):

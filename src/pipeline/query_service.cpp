@@ -1,14 +1,18 @@
-// QueryService: pointer -> snapshot cache -> read-only Store per shard -> fan out and merge
-// (query_service.h).
+// QueryService: pointer -> snapshot cache -> read-only Store per shard (+ its log tail) -> fan out
+// and merge (query_service.h).
 #include "chromapact/pipeline/query_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "chromapact/pipeline/snapshot.h"
+#include "query_tail.h"
 
 namespace chromapact::pipeline {
 namespace {
@@ -101,6 +105,48 @@ Result<std::vector<float>> ParseQueryEmbeddings(const nlohmann::json& request, s
   return out;
 }
 
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Read-your-writes: per shard, the log position the answer must include (0 = none asked).
+// "min_log_positions": the producer's [{"shard", "log_position"}]; "min_log_position": one number
+// (a one-shard collection).
+bool NonNegativeInt(const nlohmann::json& v) {
+  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+}
+
+Result<std::vector<uint64_t>> ParseMinPositions(const nlohmann::json& request, int shards) {
+  std::vector<uint64_t> want(static_cast<size_t>(std::max(shards, 1)), 0);
+  if (auto it = request.find("min_log_position"); it != request.end() && !it->is_null()) {
+    if (!NonNegativeInt(*it)) return InvalidArgument("min_log_position: expected an integer >= 0");
+    if (shards != 1) {
+      return InvalidArgument("min_log_position: the collection has " + std::to_string(shards) +
+                             " shards; send min_log_positions [{\"shard\", \"log_position\"}] as the producer answered");
+    }
+    want[0] = it->get<uint64_t>();
+  }
+  if (auto it = request.find("min_log_positions"); it != request.end() && !it->is_null()) {
+    if (!it->is_array()) return InvalidArgument("min_log_positions: expected a list of {\"shard\", \"log_position\"}");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const nlohmann::json& e = (*it)[i];
+      const std::string at = "min_log_positions[" + std::to_string(i) + "]";
+      if (!e.is_object() || !e.contains("shard") || !e.contains("log_position") || !NonNegativeInt(e["shard"]) ||
+          !NonNegativeInt(e["log_position"])) {
+        return InvalidArgument(at + ": expected {\"shard\": int >= 0, \"log_position\": int >= 0}");
+      }
+      const uint64_t sh = e["shard"].get<uint64_t>();
+      if (sh >= want.size()) {
+        return InvalidArgument(at + ".shard: " + std::to_string(sh) + " is not a shard of this collection (" +
+                               std::to_string(shards) + " shards)");
+      }
+      want[sh] = std::max(want[sh], e["log_position"].get<uint64_t>());
+    }
+  }
+  return want;
+}
+
 bool IsWriteAction(const std::string& a) { return a == "add" || a == "upsert" || a == "update" || a == "delete"; }
 
 }  // namespace
@@ -110,39 +156,80 @@ QueryService::QueryService(ObjectStore* objects, PointerCache* pointers, QuerySe
 
 QueryService::~QueryService() = default;
 
-Result<store::Store*> QueryService::Open(const ShardId& shard) {
+Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want, uint64_t* applied) {
   const std::string key = shard.ToString();
   CP_ASSIGN_OR_RETURN(std::optional<Pointer> ptr, pointers_->Get(shard));
   Shard& s = shards_[key];
+  *applied = 0;
   if (!ptr.has_value()) {
     s = Shard{};
     return static_cast<store::Store*>(nullptr);
   }
   stats_.versions_max = std::max(stats_.versions_max, ptr->version);
-  if (s.store != nullptr && s.manifest_key == ptr->manifest_key) return s.store.get();
-  s = Shard{};  // close before the files change under it
-  const std::string dir = options_.cache_dir + "/" + key;
-  FetchStats fetched;
-  auto manifest = FetchSnapshot(objects_, ptr->manifest_key, dir, &fetched);
-  if (!manifest.ok()) {
-    pointers_->Invalidate(shard);
-    return manifest.status().WithContext("shard " + key + ": fetch snapshot " + ptr->manifest_key);
+  if (s.tail == nullptr || s.manifest_key != ptr->manifest_key) {
+    s = Shard{};  // close before the files change under it
+    const std::string dir = options_.cache_dir + "/" + key;
+    FetchStats fetched;
+    auto manifest = FetchSnapshot(objects_, ptr->manifest_key, dir, &fetched);
+    if (!manifest.ok()) {
+      pointers_->Invalidate(shard);
+      return manifest.status().WithContext("shard " + key + ": fetch snapshot " + ptr->manifest_key);
+    }
+    ++stats_.snapshots_fetched;
+    stats_.bytes_fetched += fetched.bytes_fetched;
+    store::OpenOptions open;
+    open.read_only = true;
+    open.immutable = true;
+    open.create_if_missing = false;
+    auto st = store::Store::Open(dir, open);
+    if (!st.ok()) {
+      pointers_->Invalidate(shard);
+      return st.status().WithContext("shard " + key + ": open snapshot " + ptr->manifest_key);
+    }
+    auto tail = std::make_unique<internal::ShardTail>();
+    tail->shard = shard;
+    tail->version_dir = dir;
+    tail->tail_dir = dir + ".tail";
+    tail->base_position = manifest->log_position;
+    tail->applied = manifest->log_position;
+    for (const auto& sk : manifest->skipped) tail->bad[sk.log_position] = sk.reason;
+    tail->store = std::move(st).value();
+    s.tail = std::move(tail);
+    s.manifest_key = ptr->manifest_key;
+    s.version = ptr->version;
   }
-  ++stats_.snapshots_fetched;
-  stats_.bytes_fetched += fetched.bytes_fetched;
-  store::OpenOptions open;
-  open.read_only = true;
-  open.immutable = true;
-  open.create_if_missing = false;
-  auto st = store::Store::Open(dir, open);
-  if (!st.ok()) {
-    pointers_->Invalidate(shard);
-    return st.status().WithContext("shard " + key + ": open snapshot " + ptr->manifest_key);
+  internal::ShardTail& t = *s.tail;
+  if (options_.read_log_tail) {
+    const int64_t now = SteadyMs();
+    if (t.applied < want || t.listed_at_ms < 0 || now - t.listed_at_ms >= options_.tail_ttl_ms) {
+      auto n = internal::ReadTail(objects_, &t, options_.max_tail_entries);
+      if (!n.ok()) return n.status().WithContext("shard " + key);
+      t.listed_at_ms = now;
+      stats_.tail_applied += *n;
+    }
   }
-  s.store = std::move(st).value();
-  s.manifest_key = ptr->manifest_key;
-  s.version = ptr->version;
-  return s.store.get();
+  *applied = t.applied;
+  return t.store.get();
+}
+
+Result<store::Store*> QueryService::Open(const ShardId& shard, uint64_t want) {
+  const int64_t deadline = SteadyMs() + (want > 0 ? options_.min_position_wait_ms : 0);
+  for (;;) {
+    uint64_t applied = 0;
+    CP_ASSIGN_OR_RETURN(store::Store * st, OpenOnce(shard, want, &applied));
+    if (applied >= want) return st;
+    if (!options_.read_log_tail) {
+      return InvalidArgument("min_log_positions: this query function does not read the log (read_log_tail off)");
+    }
+    if (SteadyMs() >= deadline) {
+      return Status(StatusCode::kTimeout,
+                    "min_log_positions: shard " + shard.ToString() + " is readable to log position " +
+                        std::to_string(applied) + ", not yet " + std::to_string(want) + " (waited " +
+                        std::to_string(options_.min_position_wait_ms) + " ms; a hole before it, or no version yet)");
+    }
+    pointers_->Invalidate(shard);  // a newer version may cover it
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval of a bounded wait
+  }
 }
 
 Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
@@ -210,10 +297,11 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
     include &= ~static_cast<unsigned>(store::kIncludeDistances);
   }
 
+  CP_ASSIGN_OR_RETURN(std::vector<uint64_t> want, ParseMinPositions(request, options_.shards));
   std::vector<store::Store*> stores;
   for (int i = 0; i < options_.shards; ++i) {
     const ShardId shard{collection, i};
-    CP_ASSIGN_OR_RETURN(store::Store * st, Open(shard));
+    CP_ASSIGN_OR_RETURN(store::Store * st, Open(shard, want[static_cast<size_t>(i)]));
     if (st != nullptr) stores.push_back(st);
   }
   if (stores.empty()) return NotFound("collection '" + collection + "': no snapshot committed yet");
@@ -233,7 +321,9 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
     g.where = where;
     g.where_document = where_document;
     g.include = include;
-    if (limit) g.limit = static_cast<size_t>(*limit + offset.value_or(0));
+    // limit + offset, saturated (both are int64 >= 0: their sum may not fit).
+    if (limit) g.limit = static_cast<size_t>(std::min<uint64_t>(static_cast<uint64_t>(*limit) + static_cast<uint64_t>(offset.value_or(0)),
+                                                                std::numeric_limits<size_t>::max()));
     store::GetResult all;
     all.include = include;
     if (include & store::kIncludeEmbeddings) all.embeddings.emplace();
@@ -261,9 +351,12 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
   // Chroma checks the query's dimension against the collection's (its message); without this, a
   // query twice the collection's dimension would pass the Store as two queries.
   const size_t d = queries.size() / q;
+  std::vector<store::Store*> searched;  // shards still empty (no dimension yet) have nothing to find
   for (store::Store* st : stores) {
     CP_ASSIGN_OR_RETURN(store::CollectionInfo info, st->GetCollection(collection));
-    if (info.dimension && *info.dimension != d) {
+    if (!info.dimension) continue;
+    searched.push_back(st);
+    if (*info.dimension != d) {
       return InvalidArgument(std::string(Given(request, "query_texts") ? "query_texts (embedded)" : "query_embeddings") +
                              ": Collection expecting embedding with dimension of " + std::to_string(*info.dimension) +
                              ", got " + std::to_string(d));
@@ -277,8 +370,12 @@ Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
   qr.where_document = where_document;
   qr.include = include | store::kIncludeDistances;
   std::vector<store::QueryResult> parts;
-  for (store::Store* st : stores) {
+  for (store::Store* st : searched) {
     CP_ASSIGN_OR_RETURN(store::QueryResult r, st->Query(collection, qr));
+    if (r.ids.size() != q || !r.distances || r.distances->size() != q) {
+      return Internal("query: a shard answered " + std::to_string(r.ids.size()) + " result lists for " +
+                      std::to_string(q) + " queries");
+    }
     parts.push_back(std::move(r));
   }
   store::QueryResult out;

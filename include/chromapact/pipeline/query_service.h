@@ -1,9 +1,13 @@
 // The query side (docs/design/overview.md §1): answers Chroma-shaped reads from the committed
-// snapshots of a collection's shards. Per shard: the pointer through a PointerCache (so DynamoDB is
-// read at most once per CHROMAPACT_POINTER_TTL_MS), the snapshot fetched into
-// <cache_dir>/<collection>#<shard>/ when the pointer names another manifest than the open one
-// (pipeline/snapshot.h FetchSnapshot: only changed files move), and a Store opened read-only +
-// immutable on it. Reads fan out over every shard and merge: query = top n_results by distance,
+// snapshots of a collection's shards and the log past them. Per shard: the pointer through a
+// PointerCache (so DynamoDB is read at most once per CHROMAPACT_POINTER_TTL_MS), the snapshot fetched
+// into <cache_dir>/<collection>#<shard>/ when the pointer names another manifest than the open one
+// (pipeline/snapshot.h FetchSnapshot: only changed files move), a Store opened read-only + immutable
+// on it, and — with read_log_tail — the shard's log entries after the version's log_position
+// (listed at most once per tail_ttl_ms, each fetched once) applied in order to a private copy in
+// <cache_dir>/<collection>#<shard>.tail/, with the compactor's rules (so the answer is the log
+// applied up to the last entry before the first gap: every write acknowledged before the request,
+// unless its delta is still behind a hole). Reads fan out over every shard and merge: query = top n_results by distance,
 // get = shard results concatenated in shard order then offset/limit, count = sum.
 // No Lambda types: lambdas/query adapts an invocation to Handle().
 //
@@ -15,7 +19,11 @@
 //            two, as Chroma's Collection.query), "n_results"?: int >= 1 (default 10), "where"?,
 //            "where_document"?, "ids"?, "include"? (default documents, metadatas, distances)
 //    get:    "ids"?, "where"?, "where_document"?, "limit"?, "offset"?, "include"? (default documents,
-//            metadatas)}
+//            metadatas),
+//    every action: "min_log_positions"?: the producer's acknowledgement list [{"shard", "log_position"}]
+//            (or "min_log_position": one number for a one-shard collection): read-your-writes — the
+//            answer includes the log of each shard at least up to that position, waiting up to
+//            min_position_wait_ms for it to become readable}
 // Answers: query/get the Chroma REST bodies of store.h ToJson (column-of-lists); count {"count": n}.
 // A shard without a pointer yet is empty; a collection none of whose shards has one is kNotFound.
 //
@@ -36,6 +44,9 @@
 #include "chromapact/store/store.h"
 
 namespace chromapact::pipeline {
+namespace internal {
+struct ShardTail;
+}
 
 struct QueryServiceOptions {
   std::string cache_dir = "/tmp/chromapact";  // CHROMAPACT_CACHE_DIR
@@ -45,6 +56,16 @@ struct QueryServiceOptions {
   // with query_texts is then kPreconditionFailed (embed::NotConfigured). Its dimension() must be
   // the collection's (else kInvalidArgument "Collection expecting embedding with dimension of D, got d").
   embed::EmbeddingFunction* embedding_function = nullptr;
+  // Read each shard's log past its committed version (CHROMAPACT_READ_LOG_TAIL, default on): a write
+  // is visible to queries once the producer acknowledged it, before any compaction. The tail is
+  // listed at most once per tail_ttl_ms (CHROMAPACT_TAIL_TTL_MS) unless a request asks for more
+  // (min_log_positions), and at most max_tail_entries entries are applied per listing.
+  bool read_log_tail = true;
+  int64_t tail_ttl_ms = 1000;
+  size_t max_tail_entries = 1000;
+  // How long a request's min_log_positions may wait for the log to be readable that far
+  // (CHROMAPACT_MIN_POSITION_WAIT_MS), ms; then kTimeout.
+  int64_t min_position_wait_ms = 2000;
 };
 
 // What the last Handle() did, for metrics and tests.
@@ -52,6 +73,7 @@ struct QueryStats {
   int snapshots_fetched = 0;      // shards whose snapshot was (re)fetched
   uint64_t bytes_fetched = 0;     // snapshot bytes downloaded, manifests included
   int64_t versions_max = 0;       // highest pointer version among the shards answered
+  uint64_t tail_applied = 0;      // log positions read past the versions by this request
 };
 
 class QueryService {
@@ -75,12 +97,15 @@ class QueryService {
 
  private:
   struct Shard {
-    std::string manifest_key;  // what `dir` holds and `store` has open; empty = nothing
+    std::string manifest_key;  // the version the tail is read on; empty = nothing
     int64_t version = 0;
-    std::unique_ptr<store::Store> store;
+    std::unique_ptr<internal::ShardTail> tail;  // the version (+ its log tail when read)
   };
-  // The open store of `shard` at its current pointer; nullptr (OK) when the shard has no pointer.
-  Result<store::Store*> Open(const ShardId& shard);
+  // The store answering for `shard`: its current version, with the log read to at least `want`
+  // (0 = as far as the tail TTL allows); nullptr (OK) when the shard has no version and `want` is 0.
+  Result<store::Store*> Open(const ShardId& shard, uint64_t want);
+  // Open() without waiting: one pass (pointer, fetch, tail when due or below `want`).
+  Result<store::Store*> OpenOnce(const ShardId& shard, uint64_t want, uint64_t* applied);
 
   ObjectStore* objects_;
   PointerCache* pointers_;

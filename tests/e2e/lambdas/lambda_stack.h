@@ -279,8 +279,29 @@ class LambdaStackTest : public ::testing::Test {
     return m;
   }
 
-  // Polls the query function until `collection` holds exactly `live` (deadline `timeout`); then
-  // compares once more record by record with readable failures, and checks count.
+  // True when every shard of `collection` has a version whose log_position covers the last
+  // position noted for it (NotePosition): the compactor applied every acknowledged write.
+  static bool Compacted(const std::string& collection) {
+    auto kv = pipeline::NewDynamoKvStore(std::make_unique<aws::DynamoDbClient>(moto_->Config(*admin_)), kStackTable);
+    aws::S3Client s3(moto_->Config(*admin_));
+    pipeline::PointerTable pointers(kv.get(), pipeline::SystemClock::Default());
+    for (int s = 0; s < kStackShards; ++s) {
+      auto last = last_position_.find(collection + "#" + std::to_string(s));
+      if (last == last_position_.end()) continue;
+      auto ptr = pointers.Read({collection, s});
+      if (!ptr.ok() || !ptr->has_value()) return false;
+      auto text = s3.GetObject(kStackBucket, (*ptr)->manifest_key);
+      if (!text.ok()) return false;
+      auto m = codec::DecodeManifest(text->body);
+      if (!m.ok() || m->log_position < last->second) return false;
+    }
+    return true;
+  }
+
+  // Polls the query function until `collection` holds exactly `live` (deadline `timeout`), then
+  // until the compactor's versions cover every noted position (the query reads the log past the
+  // versions, so it gets there first); then compares once more record by record with readable
+  // failures, and checks count.
   static void ExpectEventually(const std::string& collection, const Live& live,
                                std::chrono::seconds timeout) {
     const bool done = WaitFor(
@@ -289,6 +310,9 @@ class LambdaStackTest : public ::testing::Test {
           return got.ok() && *got == live;
         },
         timeout);
+    EXPECT_TRUE(WaitFor([&] { return Compacted(collection); }, timeout))
+        << "collection " << collection << ": the versions do not cover the acknowledged log positions within "
+        << timeout.count() << " s";
     std::vector<std::string> ids;
     auto got = GetAll(collection, &ids);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
