@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chromapact/pipeline/json_nesting.h"
 #include "chromapact/runtime/handler_result.h"
 #include "chromapact/status.h"
 #include "json_error_path.h"
@@ -48,10 +49,14 @@ inline Result<int64_t> EnvInt(const char* name, int64_t dflt, int64_t min, int64
 // The event text as a JSON value. Errors: kInvalidArgument "<path>: not JSON text (<parser's
 // reason>)" where <path> is the field being read (json_error_path.h), e.g. "embeddings[0][3]: not
 // JSON text (...); NaN and Infinity are not JSON numbers (RFC 8259 §6)" for Python's json.dumps of a
-// NaN; "event" when the error is at the top level.
+// NaN; "event" when the error is at the top level; "event: nested deeper than 100 levels" for a
+// value past pipeline::kMaxRequestNesting (pipeline/json_nesting.h).
 inline Result<nlohmann::json> ParseEvent(const std::string& event) {
   try {
-    return nlohmann::json::parse(event);
+    nlohmann::json parsed = nlohmann::json::parse(event);
+    // Before anything copies it: a copy recurses once per level (pipeline/json_nesting.h).
+    if (Status deep = pipeline::CheckNesting(parsed, "event"); !deep.ok()) return deep;
+    return parsed;
   } catch (const nlohmann::json::parse_error& e) {
     const size_t at = e.byte > 0 ? e.byte - 1 : 0;  // e.byte: 1-based index of the last byte read
     std::string reason = e.what();

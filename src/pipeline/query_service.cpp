@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "chromapact/pipeline/json_nesting.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "query_tail.h"
 
@@ -235,6 +236,7 @@ Result<store::Store*> QueryService::Open(const ShardId& shard, uint64_t want) {
 Result<nlohmann::json> QueryService::Handle(const nlohmann::json& request) {
   stats_ = QueryStats{};
   if (!request.is_object()) return InvalidArgument(std::string("event: expected a JSON object, got ") + request.type_name());
+  CP_RETURN_IF_ERROR(CheckNesting(request, "event"));  // before anything copies it
   std::string action = "query";
   if (auto it = request.find("action"); it != request.end() && !it->is_null()) {
     if (!it->is_string()) return InvalidArgument("action: expected a string");

@@ -23,7 +23,11 @@ std::string SubstringGlob(const std::string& needle) {
   return g + "*";
 }
 
-Result<SqlFilter> CompileDoc(const json& wd) {
+Result<SqlFilter> CompileDoc(const json& wd, int depth) {
+  if (depth > kMaxFilterDepth) {
+    return InvalidArgument("where_document: nested deeper than " + std::to_string(kMaxFilterDepth) +
+                           " levels of $and/$or");
+  }
   if (!wd.is_object() || wd.size() != 1) {
     return InvalidArgument("where_document: expected an object with exactly one operator, got " +
                            (wd.is_object() ? std::to_string(wd.size()) + " keys" : internal::TypeName(wd)));
@@ -36,7 +40,7 @@ Result<SqlFilter> CompileDoc(const json& wd) {
     }
     std::vector<SqlFilter> parts;
     for (size_t i = 0; i < value.size(); ++i) {
-      auto part = CompileDoc(value[i]);
+      auto part = CompileDoc(value[i], depth + 1);
       if (!part.ok()) return part.status();
       parts.push_back(std::move(part).value());
     }
@@ -68,7 +72,7 @@ Result<SqlFilter> CompileDoc(const json& wd) {
 
 Result<SqlFilter> CompileWhereDocument(const json& where_document) {
   if (where_document.is_null() || (where_document.is_object() && where_document.empty())) return SqlFilter{};
-  return CompileDoc(where_document);
+  return CompileDoc(where_document, 1);
 }
 
 }  // namespace chromapact::store

@@ -22,6 +22,13 @@ class WhereCompiler {
  public:
   Result<SqlFilter> Compile(const json& where) {
     if (!where.is_object()) return InvalidArgument("where: expected an object, got " + internal::TypeName(where));
+    if (++depth_ > kMaxFilterDepth) {
+      return InvalidArgument("where: nested deeper than " + std::to_string(kMaxFilterDepth) + " levels of $and/$or");
+    }
+    struct Leave {
+      int* d;
+      ~Leave() { --*d; }
+    } leave{&depth_};
     if (where.size() != 1) {
       return InvalidArgument("where: an object must have exactly one key (use $and to combine), got " +
                              std::to_string(where.size()) + " keys" + KeyList(where));
@@ -44,6 +51,8 @@ class WhereCompiler {
   }
 
  private:
+  int depth_ = 0;  // objects being compiled, outermost included
+
   static std::string KeyList(const json& obj) {
     std::string out;
     for (auto it = obj.begin(); it != obj.end(); ++it) out += (out.empty() ? " (" : ", ") + Quote(it.key());

@@ -38,10 +38,16 @@ struct SqlFilter {
   std::vector<SqlParam> params;
 };
 
+// Deepest nesting of objects in a `where` or `where_document` ($and/$or inside $and/$or ...), the
+// outermost counted: deeper filters are kInvalidArgument instead of deep recursion here and a SQL
+// expression past SQLite's expression depth limit (SQLITE_MAX_EXPR_DEPTH, 1000).
+inline constexpr int kMaxFilterDepth = 32;
+
 // Compiles a `where` object; a null or empty object means no filter (Chroma's REST API rejects a
 // top-level {}; an empty object nested in $and/$or is an error here too).
 // Errors: kInvalidArgument naming the offending key or operator, e.g.
-// "where: unknown operator '$foo' for key 'year'", "where: $in for key 'k' needs a non-empty list".
+// "where: unknown operator '$foo' for key 'year'", "where: $in for key 'k' needs a non-empty list",
+// "where: nested deeper than 32 levels of $and/$or".
 Result<SqlFilter> CompileWhere(const nlohmann::json& where);
 
 // Compiles a `where_document` object; null or empty means no filter. $regex uses SQLite REGEXP,

@@ -160,6 +160,13 @@ TEST_F(QueryTailTest, AHoleEndsWhatIsReadableAndMinLogPositionWaitsBounded) {
   auto out_of_range = qs->Handle({{"action", "count"}, {"min_log_positions", {{{"shard", 3}, {"log_position", 1}}}}});
   EXPECT_EQ(out_of_range.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(out_of_range.status().message().find("min_log_positions[0].shard"), std::string::npos);
+  // A `where` nested 200000 levels deep is refused before anything copies (recurses into) it.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  nlohmann::json request = {{"action", "get"}};
+  request["where"] = nlohmann::json::parse(deep);
+  auto refused = qs->Handle(request);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("nested deeper than"), std::string::npos) << refused.status().ToString();
 }
 
 TEST_F(QueryTailTest, EntriesTheCompactorSkipsAreSkippedAndTheVersionAgrees) {

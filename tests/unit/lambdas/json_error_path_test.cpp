@@ -36,6 +36,22 @@ TEST(JsonErrorPath, ClosedContainersArePopped) {
   EXPECT_EQ(PathAtMarker(t, "@"), "c");
 }
 
+TEST(ParseEvent, ADeeplyNestedEventIsRefusedBeforeAnythingCopiesIt) {
+  auto nested = [](int levels) {
+    return std::string(static_cast<size_t>(levels), '[') + "1" + std::string(static_cast<size_t>(levels), ']');
+  };
+  auto ok = ParseEvent(nested(pipeline::kMaxRequestNesting));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  nlohmann::json copy = *ok;  // a copy recurses per level: fine at the cap
+  EXPECT_EQ(copy, *ok);
+  for (int levels : {pipeline::kMaxRequestNesting + 1, 200000}) {
+    auto deep = ParseEvent(nested(levels));
+    EXPECT_EQ(deep.status().code(), StatusCode::kInvalidArgument) << levels;
+    EXPECT_NE(deep.status().message().find("event: nested deeper than 100 levels"), std::string::npos)
+        << deep.status().ToString();
+  }
+}
+
 TEST(ParseEvent, NaNIsAnInvalidArgumentNamingTheField) {
   auto r = ParseEvent(R"({"ids": ["a"], "embeddings": [[0.5, NaN, 1]]})");
   ASSERT_FALSE(r.ok());

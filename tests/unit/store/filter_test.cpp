@@ -226,6 +226,36 @@ TEST_F(FilterTest, NullOrEmptyMeansNoFilter) {
   }
 }
 
+// {"$and": [{"$and": [ ... {leaf} ... ]}]} with `levels` objects in all, the leaf included; parsed
+// from text, as a request arrives (nlohmann's parser keeps its own stack, so any depth parses).
+json Nested(int levels, const std::string& leaf) {
+  std::string text;
+  for (int i = 1; i < levels; ++i) text += R"({"$and": [)";
+  text += leaf;
+  for (int i = 1; i < levels; ++i) text += "]}";
+  return json::parse(text);
+}
+
+TEST_F(FilterTest, NestingIsCappedWithAClearErrorNotADeepRecursion) {
+  // At the cap the filter still compiles and selects what the leaf selects.
+  auto at_cap = CompileWhere(Nested(kMaxFilterDepth, R"({"x": {"$gte": 1}})"));
+  ASSERT_TRUE(at_cap.ok()) << at_cap.status().ToString();
+  auto leaf = CompileWhere(json::parse(R"({"x": {"$gte": 1}})"));
+  ASSERT_TRUE(leaf.ok());
+  EXPECT_EQ(db_.Select("s1", *at_cap), db_.Select("s1", *leaf));
+  auto doc_at_cap = CompileWhereDocument(Nested(kMaxFilterDepth, R"({"$contains": "a"})"));
+  ASSERT_TRUE(doc_at_cap.ok()) << doc_at_cap.status().ToString();
+  // One more level, or a hundred thousand (a stack overflow before the cap): kInvalidArgument.
+  for (int levels : {kMaxFilterDepth + 1, 100000}) {
+    auto w = CompileWhere(Nested(levels, R"({"x": 1})"));
+    EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument) << levels;
+    EXPECT_NE(w.status().message().find("nested deeper than"), std::string::npos) << w.status().ToString();
+    auto d = CompileWhereDocument(Nested(levels, R"({"$contains": "a"})"));
+    EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << levels;
+    EXPECT_NE(d.status().message().find("where_document: nested deeper than"), std::string::npos);
+  }
+}
+
 TEST_F(FilterTest, SegmentsDoNotLeakIntoEachOther) {
   // "t" exists only in s2, "s" only in s1: each segment sees only its own rows.
   EXPECT_EQ(Where("s1", R"({"t": {"$ne": "zzz"}})").size(), 9u);
