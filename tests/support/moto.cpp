@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,16 +54,19 @@ std::string XmlText(const std::string& xml, const std::string& tag) {
   return b == std::string::npos ? "" : xml.substr(a, b - a);
 }
 
-// Polls until the child exits or the deadline passes; true when it exited (and was reaped).
+// Waits until the child exits or `grace` passes (the exit is an event on its pidfd: no polling);
+// true when it exited (and was reaped).
 bool WaitExit(pid_t pid, std::chrono::milliseconds grace) {
-  auto deadline = Clock::now() + grace;
-  while (true) {
-    int st = 0;
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid || r < 0) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  int st = 0;
+  pid_t r = waitpid(pid, &st, WNOHANG);
+  if (r == pid || r < 0) return true;
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));  // Linux 5.3+
+  if (fd < 0) return false;  // gone already (reaped elsewhere) or no pidfds: the caller escalates
+  pollfd readable{fd, POLLIN, 0};
+  (void)poll(&readable, 1, static_cast<int>(grace.count()));
+  close(fd);
+  r = waitpid(pid, &st, WNOHANG);
+  return r == pid || r < 0;
 }
 
 void Stop(pid_t pid) {

@@ -86,9 +86,13 @@ Result<pipeline::Queue*> Context::DeadLetters() {
   return dlq_.get();
 }
 
-Status Context::Connect(pipeline::ObjectStore** objects, pipeline::KvStore** kv) {
+Status Context::Connect(pipeline::ObjectStore** objects, pipeline::KvStore** kv, const std::string& what,
+                        std::string* scratch) {
   CP_ASSIGN_OR_RETURN(*objects, Objects());
   CP_ASSIGN_OR_RETURN(*kv, Kv());
+  if (scratch != nullptr) {
+    CP_ASSIGN_OR_RETURN(*scratch, Scratch(what));
+  }
   return Status::Ok();
 }
 

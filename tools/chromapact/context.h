@@ -38,8 +38,10 @@ struct Context {
   Result<pipeline::KvStore*> Kv();
   Result<pipeline::Queue*> Queue();
   Result<pipeline::Queue*> DeadLetters();
-  // Objects() and Kv() together (the commands that read versions need both).
-  Status Connect(pipeline::ObjectStore** objects, pipeline::KvStore** kv);
+  // Objects() and Kv() together (the commands that read versions need both), and with `scratch`
+  // non-null also Scratch(what) into *scratch (transfers). Errors: theirs.
+  Status Connect(pipeline::ObjectStore** objects, pipeline::KvStore** kv, const std::string& what = "",
+                 std::string* scratch = nullptr);
   // A fresh scratch folder (removed by the destructor unless --work-dir was given).
   Result<std::string> Scratch(const std::string& what);
 

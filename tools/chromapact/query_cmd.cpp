@@ -80,15 +80,14 @@ void AddQueryCommand(CLI::App* app, Context* ctx) {
     ExitOnError("query", req.status());
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
-    ExitOnError("query", ctx->Connect(&objects, &kv));
-    auto scratch = ctx->Scratch("query");
-    ExitOnError("query", scratch.status());
+    std::string scratch;
+    ExitOnError("query", ctx->Connect(&objects, &kv, "query", &scratch));
     auto embedder = embed::EmbeddingFunctionFromEnv();
     ExitOnError("query", embedder.status());
     pipeline::PointerTable pointers(kv, &ctx->clock);
     pipeline::PointerCache cache(&pointers, &ctx->clock, 0);
     pipeline::QueryServiceOptions options;
-    options.cache_dir = *scratch;
+    options.cache_dir = scratch;
     options.shards = ctx->shards;
     options.embedding_function = embedder->get();  // nullptr: --text answers "no embedding function configured"
     pipeline::QueryService service(objects, &cache, options);

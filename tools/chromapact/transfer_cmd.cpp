@@ -26,11 +26,10 @@ void AddImportCommand(CLI::App* app, Context* ctx) {
   cmd->callback([ctx, o, dir] {
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
-    ExitOnError("import", ctx->Connect(&objects, &kv));
-    auto scratch = ctx->Scratch("import");
-    ExitOnError("import", scratch.status());
+    std::string scratch;
+    ExitOnError("import", ctx->Connect(&objects, &kv, "import", &scratch));
     o->shards = ctx->shards;
-    o->work_dir = *scratch;
+    o->work_dir = scratch;
     ProgressLine progress("import " + o->collection);
     o->progress = [&progress](uint64_t d, uint64_t t) { progress(d, t); };
     auto r = ops::ImportCollection(objects, kv, &ctx->clock, *dir, *o);
@@ -60,11 +59,10 @@ void AddExportCommand(CLI::App* app, Context* ctx) {
   cmd->callback([ctx, o, dir] {
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
-    ExitOnError("export", ctx->Connect(&objects, &kv));
-    auto scratch = ctx->Scratch("export");
-    ExitOnError("export", scratch.status());
+    std::string scratch;
+    ExitOnError("export", ctx->Connect(&objects, &kv, "export", &scratch));
     o->shards = ctx->shards;
-    o->work_dir = *scratch;
+    o->work_dir = scratch;
     ProgressLine progress("export " + o->collection);
     o->progress = [&progress](uint64_t d, uint64_t t) { progress(d, t); };
     auto r = ops::ExportCollection(objects, kv, &ctx->clock, *dir, *o);
@@ -101,11 +99,10 @@ void AddDiffCommand(CLI::App* app, Context* ctx) {
   cmd->callback([ctx, o, dir, min_overlap] {
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
-    ExitOnError("diff", ctx->Connect(&objects, &kv));
-    auto scratch = ctx->Scratch("diff");
-    ExitOnError("diff", scratch.status());
+    std::string scratch;
+    ExitOnError("diff", ctx->Connect(&objects, &kv, "diff", &scratch));
     o->shards = ctx->shards;
-    o->work_dir = *scratch;
+    o->work_dir = scratch;
     auto r = ops::DiffCollection(objects, kv, &ctx->clock, *dir, *o);
     ExitOnError("diff", r.status());
     const bool queries_ok = r->mean_overlap >= *min_overlap;
