@@ -20,7 +20,7 @@ n=${2:-30}
 static=${STATIC_BUILD_DIR:-$root/build-static}
 results=$root/bench/results
 mkdir -p "$results"
-functions=(producer compactor query)
+functions=(producer compactor query api)
 
 STATIC_BUILD_DIR=$static "$root/scripts/build-images" --csv "$results/runtime_images.csv"
 

@@ -71,6 +71,7 @@ int main() {
   pipeline::SystemClock clock;
   pipeline::PointerTable pointers(kv.get(), &clock);
   pipeline::PointerCache cache(&pointers, &clock, config->pointer_ttl_ms);
+  config->service.kv = kv.get();  // collection configurations (a log read before the first version)
   pipeline::QueryService service(objects.get(), &cache, config->service);
 
   auto handler = [&](const std::string& event, const runtime::Context&) -> runtime::HandlerResult {

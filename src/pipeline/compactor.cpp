@@ -14,6 +14,7 @@
 
 #include "chromapact/codec/manifest.h"
 #include "chromapact/codec/ulid.h"
+#include "chromapact/pipeline/collection_options.h"
 #include "chromapact/pipeline/delta_message.h"
 #include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/pointer.h"
@@ -328,7 +329,13 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     auto store_or = store::Store::Open(work_dir, {});
     if (!store_or.ok()) return abandon(store_or.status().WithContext("compactor: open work copy"));
     std::unique_ptr<store::Store> st = std::move(store_or).value();
-    auto info = st->CreateCollection(shard.collection, options_.collection, /*get_or_create=*/true);
+    store::CollectionOptions collection_options = options_.collection;
+    if (!base) {  // the first version: the configuration given at the collection's creation, if any
+      auto loaded = LoadCollectionOptions(kv_, shard.collection, collection_options);
+      if (!loaded.ok()) return abandon(loaded.status().WithContext("compactor: collection configuration"));
+      collection_options = std::move(loaded).value();
+    }
+    auto info = st->CreateCollection(shard.collection, collection_options, /*get_or_create=*/true);
     if (!info.ok()) return abandon(info.status().WithContext("compactor: collection"));
     std::optional<size_t> dim = info->dimension;
     r.phases.open_ms += SteadyMs() - sub;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <limits>
 #include <thread>
 #include <tuple>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "chromapact/pipeline/collection_options.h"
 #include "chromapact/pipeline/json_nesting.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "query_tail.h"
@@ -163,11 +165,19 @@ Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want
   Shard& s = shards_[key];
   *applied = 0;
   if (!ptr.has_value()) {
-    s = Shard{};
-    return static_cast<store::Store*>(nullptr);
+    if (!options_.read_log_tail) {
+      s = Shard{};
+      return static_cast<store::Store*>(nullptr);
+    }
+    // No version yet: the log is read on an empty store made with the collection's configuration.
+    if (s.tail == nullptr || !s.manifest_key.empty()) {
+      s = Shard{};
+      CP_ASSIGN_OR_RETURN(s.tail, EmptyBase(shard));
+    }
+  } else {
+    stats_.versions_max = std::max(stats_.versions_max, ptr->version);
   }
-  stats_.versions_max = std::max(stats_.versions_max, ptr->version);
-  if (s.tail == nullptr || s.manifest_key != ptr->manifest_key) {
+  if (ptr.has_value() && (s.tail == nullptr || s.manifest_key != ptr->manifest_key)) {
     s = Shard{};  // close before the files change under it
     const std::string dir = options_.cache_dir + "/" + key;
     FetchStats fetched;
@@ -210,7 +220,38 @@ Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want
     }
   }
   *applied = t.applied;
+  if (!ptr.has_value() && t.applied == 0) return static_cast<store::Store*>(nullptr);  // nothing written yet
   return t.store.get();
+}
+
+Result<std::unique_ptr<internal::ShardTail>> QueryService::EmptyBase(const ShardId& shard) {
+  store::CollectionOptions collection;
+  if (options_.kv != nullptr) {
+    CP_ASSIGN_OR_RETURN(collection, LoadCollectionOptions(options_.kv, shard.collection, collection));
+  }
+  const std::string dir = options_.cache_dir + "/" + shard.ToString() + ".empty";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::remove_all(dir + ".tail", ec);
+  {
+    store::OpenOptions create;
+    create.create_if_missing = true;
+    auto st = store::Store::Open(dir, create);
+    if (!st.ok()) return st.status().WithContext("shard " + shard.ToString() + ": empty base");
+    CP_RETURN_IF_ERROR((*st)->CreateCollection(shard.collection, collection, /*get_or_create=*/true).status());
+  }
+  store::OpenOptions open;
+  open.read_only = true;
+  open.immutable = true;
+  open.create_if_missing = false;
+  auto st = store::Store::Open(dir, open);
+  if (!st.ok()) return st.status().WithContext("shard " + shard.ToString() + ": empty base");
+  auto tail = std::make_unique<internal::ShardTail>();
+  tail->shard = shard;
+  tail->version_dir = dir;
+  tail->tail_dir = dir + ".tail";
+  tail->store = std::move(st).value();
+  return tail;
 }
 
 Result<store::Store*> QueryService::Open(const ShardId& shard, uint64_t want) {

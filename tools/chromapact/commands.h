@@ -16,5 +16,6 @@ void AddDiffCommand(CLI::App* app, Context* ctx);      // diff COLLECTION PERSIS
 void AddQueryCommand(CLI::App* app, Context* ctx);     // query COLLECTION (--embedding | --text)
 void AddRedriveCommand(CLI::App* app, Context* ctx);   // redrive [--max N]
 void AddLeaseCommand(CLI::App* app, Context* ctx);     // lease release COLLECTION --force
+void AddServeCommand(CLI::App* app, Context* ctx);     // serve [--host H] [--port P]: Chroma's REST API
 
 }  // namespace chromapact::cli

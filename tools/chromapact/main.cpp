@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   chromapact::cli::AddQueryCommand(&app, &ctx);
   chromapact::cli::AddRedriveCommand(&app, &ctx);
   chromapact::cli::AddLeaseCommand(&app, &ctx);
+  chromapact::cli::AddServeCommand(&app, &ctx);
 
   chromapact::cli::SmokeOptions smoke;
   CLI::App* smoke_cmd = app.add_subcommand(

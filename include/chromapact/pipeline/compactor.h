@@ -75,7 +75,8 @@ struct CompactorOptions {
   bool compact_log = true;
   // Pointer CAS attempts (1 = no rebuild after a lost CAS).
   int max_commit_attempts = 3;
-  // For a shard with no pointer yet: the collection is created with these options.
+  // For a shard with no pointer yet: the collection is created with these options, overridden by
+  // the configuration stored for the collection at its creation (collection_options.h).
   store::CollectionOptions collection;
   codec::DeltaLimits limits;
   // Where a skipped entry is reported (the delta queue's DLQ, CHROMAPACT_DLQ_URL): one message

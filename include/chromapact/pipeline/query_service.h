@@ -25,7 +25,8 @@
 //            answer includes the log of each shard at least up to that position, waiting up to
 //            min_position_wait_ms for it to become readable}
 // Answers: query/get the Chroma REST bodies of store.h ToJson (column-of-lists); count {"count": n}.
-// A shard without a pointer yet is empty; a collection none of whose shards has one is kNotFound.
+// A shard without a pointer yet is read from its log alone (read_log_tail); a collection with no
+// version and nothing in its logs is kNotFound.
 //
 // Not thread-safe (one per Lambda sandbox; invocations are sequential).
 #pragma once
@@ -37,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chromapact/embed/embedding_function.h"
+#include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/shard_id.h"
@@ -56,6 +58,10 @@ struct QueryServiceOptions {
   // with query_texts is then kPreconditionFailed (embed::NotConfigured). Its dimension() must be
   // the collection's (else kInvalidArgument "Collection expecting embedding with dimension of D, got d").
   embed::EmbeddingFunction* embedding_function = nullptr;
+  // Where the collections' configuration is read (collection_options.h) for a shard that has a log
+  // but no version yet: its log is read on an empty store made with it. Borrowed; nullptr = the
+  // default configuration.
+  KvStore* kv = nullptr;
   // Read each shard's log past its committed version (CHROMAPACT_READ_LOG_TAIL, default on): a write
   // is visible to queries once the producer acknowledged it, before any compaction. The tail is
   // listed at most once per tail_ttl_ms (CHROMAPACT_TAIL_TTL_MS) unless a request asks for more
@@ -104,6 +110,9 @@ class QueryService {
   // The store answering for `shard`: its current version, with the log read to at least `want`
   // (0 = as far as the tail TTL allows); nullptr (OK) when the shard has no version and `want` is 0.
   Result<store::Store*> Open(const ShardId& shard, uint64_t want);
+  // An empty read-only store with the collection's configuration, as the base of a shard's log
+  // before its first version.
+  Result<std::unique_ptr<internal::ShardTail>> EmptyBase(const ShardId& shard);
   // Open() without waiting: one pass (pointer, fetch, tail when due or below `want`).
   Result<store::Store*> OpenOnce(const ShardId& shard, uint64_t want, uint64_t* applied);
 

@@ -1,8 +1,12 @@
 // infra/ against moto_server with signature checking on: infra/deploy creates the stack from
-// infra/template.yaml (CREATE_COMPLETE) and prints its outputs; the three bootstraps, each under
+// infra/template.yaml (CREATE_COMPLETE) and prints its outputs; the bootstraps, each under
 // chromapact-emulator with credentials of ITS OWN role from the stack (sts:AssumeRole), run the flow
 // producer -> queue -> compactor (fed by the emulator's SQS poller) -> query on the stack's bucket,
-// queue and table, read from the outputs; and each role is refused what it must not do.
+// queue and table, read from the outputs, and the API function answers the Chroma REST API's
+// Function URL events (create, add, count, query, list, modify, delete) while the compactor compacts
+// what it wrote; and each role is refused what it must not do. The API's Function URL itself is not
+// deployed: moto 5.2.1's CloudFormation does not implement AWS::Lambda::Url (infra/deploy passes
+// ApiFunctionUrlEnabled=false), so the emulator's Invoke endpoint stands in for it.
 //
 // moto (tests/e2e/infra/moto_iam_launcher.py) is stock moto 5.2.1 plus the raw-URI signature fix,
 // with DynamoDB authorized against the table ARN and the policies' conditions (dynamodb:LeadingKeys,
@@ -76,9 +80,16 @@ class StackTest : public ::testing::Test {
                                          {"AWS_SECRET_ACCESS_KEY", "not-checked-before-auth"},
                                          {"AWS_DEFAULT_REGION", "us-east-1"}},
                                         kAwsVars, *dir_ + "/esm.json", std::chrono::seconds(60)));
+    api_fn_ = new ProcessResult(RunProcess({"aws", "lambda", "get-function-configuration", "--function-name",
+                                            Out("ApiFunctionName"), "--output", "json"},
+                                           {{"AWS_ENDPOINT_URL", moto_->endpoint()},
+                                            {"AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"},
+                                            {"AWS_SECRET_ACCESS_KEY", "not-checked-before-auth"},
+                                            {"AWS_DEFAULT_REGION", "us-east-1"}},
+                                           kAwsVars, *dir_ + "/api-function.json", std::chrono::seconds(60)));
     const aws::Credentials setup{"AKIAIOSFODNN7EXAMPLE", "not-checked-before-auth", ""};
     roles_ = new std::map<std::string, aws::Credentials>();
-    for (const std::string fn : {"Producer", "Compactor", "Query"}) {
+    for (const std::string fn : {"Producer", "Compactor", "Query", "Api"}) {
       auto c = AssumeExistingRole(moto_->endpoint(), setup, Out(fn + "RoleArn"), fn + "-session");
       ASSERT_TRUE(c.ok()) << c.status().ToString();
       (*roles_)[fn] = *c;
@@ -92,6 +103,7 @@ class StackTest : public ::testing::Test {
     moto_.reset();
     delete deploy_;
     delete esm_;
+    delete api_fn_;
     delete outputs_;
     delete roles_;
     delete admin_;
@@ -101,6 +113,7 @@ class StackTest : public ::testing::Test {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
     ASSERT_NE(outputs_, nullptr) << "the stack was not deployed (see the suite set-up failure)";
     ASSERT_NE(esm_, nullptr);
+    ASSERT_NE(api_fn_, nullptr);
     ASSERT_NE(admin_, nullptr);
   }
 
@@ -164,6 +177,7 @@ class StackTest : public ::testing::Test {
   static std::string* dir_;
   static ProcessResult* deploy_;
   static ProcessResult* esm_;
+  static ProcessResult* api_fn_;
   static json* outputs_;
   static std::map<std::string, aws::Credentials>* roles_;
   static aws::Credentials* admin_;
@@ -174,6 +188,7 @@ std::unique_ptr<MotoServer> StackTest::moto_;
 std::string* StackTest::dir_ = nullptr;
 ProcessResult* StackTest::deploy_ = nullptr;
 ProcessResult* StackTest::esm_ = nullptr;
+ProcessResult* StackTest::api_fn_ = nullptr;
 json* StackTest::outputs_ = nullptr;
 std::map<std::string, aws::Credentials>* StackTest::roles_ = nullptr;
 aws::Credentials* StackTest::admin_ = nullptr;
@@ -182,9 +197,9 @@ TEST_F(StackTest, DeployCreatesTheStackAndPrintsItsOutputs) {
   EXPECT_NE(deploy_->output.find("stack cpstack is CREATE_COMPLETE"), std::string::npos) << deploy_->output;
   for (const char* key :
        {"BucketName", "QueueUrl", "QueueArn", "DeadLetterQueueUrl", "DeadLetterQueueArn", "TableName",
-        "TableArn", "ProducerRoleArn", "CompactorRoleArn", "QueryRoleArn", "ProducerRepositoryUri",
-        "CompactorRepositoryUri", "QueryRepositoryUri", "ProducerFunctionName", "CompactorFunctionName",
-        "QueryFunctionName", "DashboardName"}) {
+        "TableArn", "ProducerRoleArn", "CompactorRoleArn", "QueryRoleArn", "ApiRoleArn", "ProducerRepositoryUri",
+        "CompactorRepositoryUri", "QueryRepositoryUri", "ApiRepositoryUri", "ProducerFunctionName",
+        "CompactorFunctionName", "QueryFunctionName", "ApiFunctionName", "ApiFunctionArn", "DashboardName"}) {
     EXPECT_FALSE(Out(key).empty()) << key << " missing from " << outputs_->dump();
     // infra/deploy prints each output as KEY=VALUE on stdout too.
     EXPECT_NE(deploy_->output.find(std::string(key) + "=" + Out(key)), std::string::npos) << key;
@@ -235,6 +250,26 @@ TEST_F(StackTest, DeployCreatesTheStackAndPrintsItsOutputs) {
   EXPECT_EQ(m.value("EventSourceArn", ""), Out("QueueArn"));
   EXPECT_EQ(m.value("State", ""), "Disabled");
   EXPECT_EQ(m["FunctionResponseTypes"], json::array({"ReportBatchItemFailures"}));
+
+  // The API function exists with its own role and the stack's configuration. Its Function URL does
+  // not: moto 5.2.1's CloudFormation has no AWS::Lambda::Url (it would skip the resource, and an
+  // output reading its FunctionUrl fails the whole create), so infra/deploy turns it off against
+  // moto and there is no ApiUrl output; the URL is checked as template text (template_test.cpp).
+  ASSERT_EQ(api_fn_->exit_code, 0) << api_fn_->output;
+  const json api_fn = json::parse(api_fn_->output, nullptr, false);
+  ASSERT_TRUE(api_fn.is_object()) << api_fn_->output;
+  EXPECT_EQ(api_fn.value("Role", ""), Out("ApiRoleArn"));
+  // moto keeps a Number parameter's value as a JSON number (Lambda itself has only strings).
+  auto var = [&](const std::string& name) {
+    const json& v = api_fn["Environment"]["Variables"][name];
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  EXPECT_EQ(var("CHROMAPACT_BUCKET"), Out("BucketName"));
+  EXPECT_EQ(var("CHROMAPACT_TABLE"), Out("TableName"));
+  EXPECT_EQ(var("CHROMAPACT_QUEUE_URL"), Out("QueueUrl"));
+  EXPECT_EQ(var("CHROMAPACT_SHARDS"), "2");
+  EXPECT_EQ(var("CHROMAPACT_TAIL_TTL_MS"), "0");
+  EXPECT_FALSE(outputs_->contains("ApiUrl")) << "moto created a Function URL after all: " << outputs_->dump();
 }
 
 TEST_F(StackTest, ProducerCompactorQueryRunOnTheStacksResourcesWithTheirOwnRoles) {
@@ -312,6 +347,134 @@ TEST_F(StackTest, ProducerCompactorQueryRunOnTheStacksResourcesWithTheirOwnRoles
   auto dlq = sqs.GetQueueAttributes(Out("DeadLetterQueueUrl"));  // nothing skipped, nothing failed
   ASSERT_TRUE(dlq.ok()) << dlq.status().ToString();
   EXPECT_EQ((*dlq)["ApproximateNumberOfMessages"], "0");
+  // No call was refused on the way (the waits above would hide a refusal the retries got past).
+  for (const auto* fn : {producer.get(), compactor.get(), query.get()}) {
+    EXPECT_EQ(fn->Log().find("AccessDenied"), std::string::npos) << fn->Log();
+  }
+}
+
+// A Function URL event (payload format 2.0) as Lambda builds it for `method` `path`, with a JSON body
+// sent as text, or base64-encoded as Lambda does for some content types.
+json UrlEvent(const std::string& method, const std::string& path, const json& body = nullptr,
+              bool base64 = false) {
+  json e = {{"version", "2.0"},
+            {"routeKey", "$default"},
+            {"rawPath", path},
+            {"rawQueryString", ""},
+            {"headers", {{"content-type", "application/json"}, {"host", "abcdefghij.lambda-url.us-east-1.on.aws"}}},
+            {"requestContext",
+             {{"accountId", "123456789012"},
+              {"apiId", "abcdefghij"},
+              {"domainName", "abcdefghij.lambda-url.us-east-1.on.aws"},
+              {"http", {{"method", method}, {"path", path}, {"protocol", "HTTP/1.1"}, {"sourceIp", "127.0.0.1"}}},
+              {"requestId", "r"},
+              {"routeKey", "$default"},
+              {"stage", "$default"}}},
+            {"isBase64Encoded", base64}};
+  if (!body.is_null()) e["body"] = base64 ? Base64Encode(body.dump()) : body.dump();
+  return e;
+}
+
+TEST_F(StackTest, ApiServesChromaRestCallsWithItsOwnRoleAndTheCompactorCompactsThem) {
+  auto api = StartFunction("api", Role("Api"),
+                           {{"CHROMAPACT_BUCKET", Out("BucketName")},
+                            {"CHROMAPACT_QUEUE_URL", Out("QueueUrl")},
+                            {"CHROMAPACT_TABLE", Out("TableName")},
+                            {"CHROMAPACT_POINTER_TTL_MS", "0"}});
+  auto compactor = StartFunction("compactor", Role("Compactor"),
+                                 {{"CHROMAPACT_BUCKET", Out("BucketName")},
+                                  {"CHROMAPACT_QUEUE_URL", Out("QueueUrl")},
+                                  {"CHROMAPACT_TABLE", Out("TableName")},
+                                  {"CHROMAPACT_DLQ_URL", Out("DeadLetterQueueUrl")}},
+                                 {"--sqs-queue-url", Out("QueueUrl"), "--sqs-wait-seconds", "1", "--sqs-batch-size", "10"});
+  ASSERT_TRUE(api->ok() && compactor->ok());
+  // One HTTP exchange through the function: {status, body as JSON}.
+  auto call = [&](const json& event) -> std::pair<int, json> {
+    std::string fn_error;
+    json r = Invoke(*api, event, &fn_error);
+    EXPECT_TRUE(fn_error.empty()) << "function error " << fn_error << ": " << r.dump() << "\n" << api->Log();
+    if (!r.is_object() || !r.contains("statusCode") || !r["body"].is_string()) return {-1, r};
+    EXPECT_EQ(r["headers"].value("content-type", ""), "application/json");
+    EXPECT_EQ(r["isBase64Encoded"], false);
+    return {r["statusCode"].get<int>(), json::parse(r["body"].get<std::string>(), nullptr, false)};
+  };
+  const std::string db = "/api/v2/tenants/default_tenant/databases/default_database";
+
+  auto [hb_status, hb] = call(UrlEvent("GET", "/api/v2/heartbeat"));
+  EXPECT_EQ(hb_status, 200) << hb.dump();
+  auto [bad_status, bad] = call(json{{"rawPath", "/api/v2/heartbeat"}});  // no requestContext.http.method
+  EXPECT_EQ(bad_status, 400) << bad.dump();
+  EXPECT_NE(bad.value("message", "").find("requestContext"), std::string::npos) << bad.dump();
+
+  auto [created_status, created] = call(UrlEvent(
+      "POST", db + "/collections",
+      {{"name", "api-docs"},
+       {"metadata", {{"team", "search"}}},
+       {"configuration", {{"hnsw", {{"space", "cosine"}}}}}}));
+  ASSERT_EQ(created_status, 200) << created.dump() << "\n" << api->Log();
+  const std::string id = created.value("id", "");
+  ASSERT_FALSE(id.empty()) << created.dump();
+
+  constexpr int kN = 16;
+  json add = {{"ids", json::array()}, {"embeddings", json::array()}, {"documents", json::array()},
+              {"metadatas", json::array()}};
+  for (int i = 0; i < kN; ++i) {
+    add["ids"].push_back("a-" + std::to_string(i));
+    add["embeddings"].push_back(Vec(i));
+    add["documents"].push_back("api document " + std::to_string(i));
+    add["metadatas"].push_back({{"i", i}});
+  }
+  auto [add_status, added] = call(UrlEvent("POST", db + "/collections/" + id + "/add", add, /*base64=*/true));
+  ASSERT_GE(add_status, 200) << added.dump() << "\n" << api->Log();
+  ASSERT_LT(add_status, 300) << added.dump() << "\n" << api->Log();
+
+  // Read after write, before any compaction: the log past the (absent) version.
+  auto [count_status, count] = call(UrlEvent("GET", db + "/collections/" + id + "/count"));
+  EXPECT_EQ(count_status, 200) << count.dump() << "\n" << api->Log();
+  EXPECT_EQ(count, kN);
+
+  // The compactor (its own role) compacts both shards of the API's collection, created with a
+  // configuration it reads from COLL# (stored under the collection's UUID).
+  aws::DynamoDbClient admin_ddb(Config(*admin_));
+  auto has_pointer = [&](int shard) {
+    aws::GetItemRequest g;
+    g.table = Out("TableName");
+    g.key = {{"pk", aws::AttributeValue::S(pipeline::PointerKey({id, shard}))}};
+    auto item = admin_ddb.GetItem(g);
+    return item.ok() && item->item.has_value();
+  };
+  EXPECT_TRUE(WaitFor([&] { return has_pointer(0) && has_pointer(1); }, std::chrono::seconds(45)))
+      << "compactor log:\n" << compactor->Log();
+
+  // Reads from the versions now (snapshots/ through the API's role).
+  auto [q_status, q] = call(UrlEvent("POST", db + "/collections/" + id + "/query",
+                                     {{"query_embeddings", json::array({Vec(5)})},
+                                      {"n_results", 1},
+                                      {"include", json::array({"documents", "distances"})}}));
+  ASSERT_EQ(q_status, 200) << q.dump() << "\n" << api->Log();
+  EXPECT_EQ(q["ids"][0][0], "a-5") << q.dump();
+  EXPECT_EQ(q["documents"][0][0], "api document 5") << q.dump();
+  auto [c2_status, c2] = call(UrlEvent("GET", db + "/collections/" + id + "/count"));
+  EXPECT_EQ(c2, kN) << c2.dump();
+
+  auto [list_status, list] = call(UrlEvent("GET", db + "/collections"));
+  EXPECT_EQ(list_status, 200) << list.dump();
+  bool listed = false;
+  for (const auto& c : list) listed = listed || c.value("id", "") == id;
+  EXPECT_TRUE(listed) << list.dump();
+  auto [mod_status, modified] = call(UrlEvent("PUT", db + "/collections/" + id, {{"new_metadata", {{"team", "b"}}}}));
+  EXPECT_EQ(mod_status, 200) << modified.dump() << "\n" << api->Log();
+  auto [get_status, got] = call(UrlEvent("GET", db + "/collections/api-docs"));
+  EXPECT_EQ(get_status, 200) << got.dump();
+  EXPECT_EQ(got["metadata"], json({{"team", "b"}})) << got.dump();
+  auto [del_status, deleted] = call(UrlEvent("DELETE", db + "/collections/api-docs"));
+  EXPECT_EQ(del_status, 200) << deleted.dump() << "\n" << api->Log();
+  auto [gone_status, gone] = call(UrlEvent("GET", db + "/collections/api-docs"));
+  EXPECT_EQ(gone_status, 404) << gone.dump();
+  EXPECT_EQ(gone.value("error", ""), "NotFoundError") << gone.dump();
+  // No AccessDenied anywhere on the way (an IAM refusal would answer 403 AuthorizationError).
+  EXPECT_EQ(api->Log().find("AccessDenied"), std::string::npos) << api->Log();
+  EXPECT_EQ(compactor->Log().find("AccessDenied"), std::string::npos) << compactor->Log();
 }
 
 // Expects `st` to be IAM's refusal (moto answers AccessDenied; kPermissionDenied), naming `what`.
@@ -447,6 +610,9 @@ TEST_F(StackTest, EachRoleIsRefusedWhatItsFunctionMustNotDo) {
   EXPECT_ALLOWED(list(query, pipeline::LogPrefix(shard), &seen_by_query), "query ListBucket deltas/");
   EXPECT_EQ(seen_by_query, (std::vector<std::string>{pipeline::LogKey(shard, 1), pipeline::LogKey(shard, 2)}));
   EXPECT_ALLOWED(get_item(query, table, "PTR#iam#0"), "query GetItem pointer");
+  EXPECT_ALLOWED(get_item(query, table, coll_key), "query GetItem COLL# (the collection's configuration)");
+  EXPECT_DENIED(update_item(query, table, coll_key), "query UpdateItem COLL#");
+  EXPECT_DENIED(get_item(query, table, "NAME#default_tenant/default_database/iam"), "query GetItem registry");
   EXPECT_DENIED(list(query, "snapshots/"), "query ListBucket snapshots/ (s3:prefix)");
   EXPECT_DENIED(list(query, ""), "query ListBucket without a prefix (s3:prefix)");
   EXPECT_DENIED(get_item(query, table, "LOCK#iam#0"), "query GetItem lease (LeadingKeys PTR#*)");
@@ -471,6 +637,45 @@ TEST_F(StackTest, EachRoleIsRefusedWhatItsFunctionMustNotDo) {
       << "query deleted a snapshot";
   EXPECT_TRUE(admin_s3.HeadObject(bucket, pipeline::LogKey(shard, 1)).ok()) << "query deleted a log entry";
 
+  const aws::Credentials& api = Role("Api");
+  const pipeline::ShardId api_shard{"iam", 1};  // its own log, so the others' listings stay as they are
+  // The producer's writes, the query's reads, the registry and the collection's configuration.
+  EXPECT_ALLOWED(update_item(api, table, seq_key), "api UpdateItem SEQ#");
+  EXPECT_ALLOWED(update_item(api, table, coll_key), "api UpdateItem COLL#");
+  EXPECT_ALLOWED(get_item(api, table, coll_key), "api GetItem COLL#");
+  EXPECT_ALLOWED(get_item(api, table, "PTR#iam#0"), "api GetItem pointer");
+  for (const std::string key : {"NAME#default_tenant/default_database/iam", "ID#00000000-0000-4000-8000-00000000000a",
+                                "DB#default_tenant/default_database-iam"}) {
+    EXPECT_ALLOWED(put_item(api, table, key), "api PutItem " + key);
+    EXPECT_ALLOWED(get_item(api, table, key), "api GetItem " + key);
+    EXPECT_ALLOWED(update_item(api, table, key), "api UpdateItem " + key);
+    EXPECT_ALLOWED(delete_item(api, key), "api DeleteItem " + key);
+  }
+  EXPECT_ALLOWED(put_object(api, pipeline::LogKey(api_shard, 1), true), "api PutObject deltas/ create-only");
+  EXPECT_ALLOWED(send(api, queue), "api SendMessage");
+  EXPECT_ALLOWED(get_object(api, "snapshots/iam/0/1-w/manifest.json"), "api GetObject snapshots/");
+  EXPECT_ALLOWED(get_object(api, pipeline::LogKey(shard, 1)), "api GetObject deltas/");
+  EXPECT_ALLOWED(list(api, pipeline::LogPrefix(api_shard)), "api ListBucket deltas/");
+  EXPECT_EQ(put_object(api, pipeline::LogKey(api_shard, 1), true).code(), StatusCode::kPreconditionFailed)
+      << "api replaced log entry 1";
+  EXPECT_DENIED(put_object(api, pipeline::LogKey(api_shard, 2)), "api PutObject deltas/ without If-None-Match");
+  EXPECT_DENIED(put_object(api, "snapshots/iam/0/3-w/manifest.json"), "api PutObject snapshots/");
+  EXPECT_DENIED(list(api, "snapshots/"), "api ListBucket snapshots/ (s3:prefix)");
+  EXPECT_DENIED(list(api, ""), "api ListBucket without a prefix (s3:prefix)");
+  EXPECT_DENIED(put_item(api, table, "PTR#iam#0"), "api PutItem pointer");
+  EXPECT_DENIED(update_item(api, table, "PTR#iam#0"), "api UpdateItem pointer");
+  EXPECT_DENIED(delete_item(api, "PTR#iam#0"), "api DeleteItem pointer");
+  EXPECT_DENIED(get_item(api, table, "LOCK#iam#0"), "api GetItem lease");
+  EXPECT_DENIED(put_item(api, table, "LOCK#iam#0"), "api PutItem lease");
+  EXPECT_DENIED(get_item(api, table, seq_key), "api GetItem SEQ#");
+  EXPECT_DENIED(put_item(api, table, coll_key), "api PutItem COLL# (only UpdateItem)");
+  EXPECT_DENIED(delete_item(api, coll_key), "api DeleteItem COLL#");
+  EXPECT_DENIED(put_item(api, table, "CONFIG#iam"), "api PutItem unrelated item");
+  EXPECT_DENIED(get_item(api, "unrelated-table", "NAME#default_tenant/default_database/iam"),
+                "api GetItem in another table");
+  EXPECT_DENIED(send(api, dlq), "api SendMessage to the DLQ");
+  EXPECT_DENIED(receive(api), "api ReceiveMessage");
+
   const aws::Credentials& compactor = Role("Compactor");
   std::vector<std::string> seen_by_compactor;
   EXPECT_ALLOWED(put_item(compactor, table, "LOCK#iam#0"), "compactor PutItem lease");
@@ -492,6 +697,8 @@ TEST_F(StackTest, EachRoleIsRefusedWhatItsFunctionMustNotDo) {
   EXPECT_DENIED(list(compactor, ""), "compactor ListBucket without a prefix (s3:prefix)");
   EXPECT_DENIED(update_item(compactor, table, seq_key), "compactor UpdateItem SEQ# (LeadingKeys)");
   EXPECT_DENIED(update_item(compactor, table, coll_key), "compactor UpdateItem COLL# (LeadingKeys)");
+  EXPECT_ALLOWED(get_item(compactor, table, coll_key), "compactor GetItem COLL# (the collection's configuration)");
+  EXPECT_DENIED(put_item(compactor, table, coll_key), "compactor PutItem COLL#");
   EXPECT_DENIED(get_item(compactor, table, seq_key), "compactor GetItem SEQ# (LeadingKeys)");
   EXPECT_DENIED(put_item(compactor, table, "CONFIG#iam"), "compactor PutItem unrelated item (LeadingKeys)");
   EXPECT_DENIED(get_item(compactor, table, "CONFIG#iam"), "compactor GetItem unrelated item (LeadingKeys)");

@@ -1,4 +1,6 @@
 // infra/template.yaml read as text, for what a moto deployment cannot show: cfn-lint (offline) passes;
+// the API's Function URL (moto 5.2.1's CloudFormation does not implement AWS::Lambda::Url) is IAM-
+// authenticated unless asked otherwise, and public only then;
 // the alarms exist on the right metrics (moto 5.2.1 does not create AWS::CloudWatch::Alarm,
 // docs/aws-notes.md §5); each role's policy holds only the actions its binary calls, on its prefixes, with
 // the dynamodb:LeadingKeys condition covering exactly the key shapes each binary uses
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "chromapact/pipeline/collection_registry.h"
 #include "chromapact/pipeline/dimension_registry.h"
 #include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/shard_id.h"
@@ -137,6 +140,22 @@ class TemplateTest : public ::testing::Test {
     EXPECT_EQ(s["Condition"].size(), 1u) << s.dump();
     return AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
   }
+  // The dynamodb:LeadingKeys patterns of every statement of `role` granting `action` (a union: IAM
+  // allows a call any one statement allows); each such statement is on the table, with that one
+  // condition.
+  static std::vector<std::string> AllLeadingKeys(const std::string& role, const std::string& action) {
+    std::vector<std::string> out;
+    const auto statements = StatementsFor(role, action);
+    EXPECT_FALSE(statements.empty()) << role << " " << action;
+    for (const auto& s : statements) {
+      EXPECT_EQ(s["Resource"], json({{"Fn::GetAtt", {"StateTable", "Arn"}}})) << role << " " << action;
+      EXPECT_EQ(s["Condition"].size(), 1u) << s.dump();
+      const auto keys = AsList(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+      EXPECT_FALSE(keys.empty()) << s.dump();
+      out.insert(out.end(), keys.begin(), keys.end());
+    }
+    return out;
+  }
   // IAM's StringLike (* and ?; fnmatch without flags lets * cross '/', as IAM's does).
   static bool MatchesAny(const std::vector<std::string>& patterns, const std::string& value) {
     for (const auto& p : patterns) {
@@ -246,13 +265,16 @@ TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsTheLogAndPointers) {
             (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
                                json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
   ExpectListsOnlyTheLog("QueryRole");
-  const auto patterns = LeadingKeys("QueryRole", "dynamodb:GetItem");
-  ASSERT_EQ(patterns.size(), 1u);
+  // Pointers, and the collection's configuration on COLL# (a log read before the first version).
+  const auto patterns = AllLeadingKeys("QueryRole", "dynamodb:GetItem");
+  ASSERT_EQ(patterns.size(), 2u);
   const pipeline::ShardId shard{"docs", 3};
-  EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard))) << patterns[0];
-  EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard))) << patterns[0];
-  EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << patterns[0];
-  EXPECT_FALSE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << patterns[0];
+  EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard)));
+  EXPECT_TRUE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection)));
+  EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard)));
+  EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard)));
+  EXPECT_FALSE(MatchesAny(patterns, "NAME#default_tenant/default_database/docs"));
+  EXPECT_FALSE(MatchesAny(patterns, "CONFIG#docs"));
 }
 
 TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItemsAndVoidsLogEntriesCreateOnly) {
@@ -289,17 +311,126 @@ TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItemsAndVoidsLogEntriesC
         << action;
   }
   for (const char* action : {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}) {
-    const auto patterns = LeadingKeys("CompactorRole", action);
+    const auto patterns = AllLeadingKeys("CompactorRole", action);
     // Every key the compactor writes matches a pattern; the producer's items and an unrelated item
-    // match none.
+    // match none. It reads (only) the collection's configuration on COLL# (collection_options.h).
     const pipeline::ShardId shard{"my.coll-1", 12};
+    const bool get = std::string(action) == "dynamodb:GetItem";
     EXPECT_TRUE(MatchesAny(patterns, pipeline::LeaseKey(shard))) << action;
     EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard))) << action;
     EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << action;
-    EXPECT_FALSE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << action;
+    EXPECT_EQ(MatchesAny(patterns, pipeline::CollectionKey(shard.collection)), get) << action;
     EXPECT_FALSE(MatchesAny(patterns, "CONFIG#my.coll-1")) << action;
+    EXPECT_FALSE(MatchesAny(patterns, "NAME#default_tenant/default_database/my.coll-1")) << action;
     EXPECT_FALSE(MatchesAny(patterns, "docs")) << action;
   }
+}
+
+TEST_F(TemplateTest, ApiMayWriteLikeTheProducerReadLikeTheQueryAndKeepTheRegistry) {
+  EXPECT_EQ(Actions("ApiRole"),
+            (std::set<std::string>{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                   "dynamodb:DeleteItem", "s3:PutObject", "s3:ListBucket", "s3:GetObject",
+                                   "sqs:SendMessage", "logs:CreateLogStream", "logs:PutLogEvents"}));
+  // The producer's writes: create-only log entries, triggers on the delta queue (not the DLQ).
+  const auto puts = StatementsFor("ApiRole", "s3:PutObject");
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0]["Resource"], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}));
+  EXPECT_EQ(puts[0]["Condition"], CreateOnlyCondition());
+  EXPECT_EQ(ResourcesOf("ApiRole", "sqs:SendMessage"),
+            std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}})});
+  // The query's reads.
+  EXPECT_EQ(ResourcesOf("ApiRole", "s3:GetObject"),
+            (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
+  ExpectListsOnlyTheLog("ApiRole");
+  EXPECT_EQ(ResourcesOf("ApiRole", "logs:PutLogEvents"), std::vector<json>{json({{"Fn::Sub", "${ApiLogGroup.Arn}"}})});
+
+  // The table: every key shape the API's code uses matches, for exactly the calls it makes on it.
+  // Registry keys as pipeline/collection_registry.h documents them.
+  const pipeline::ShardId shard{pipeline::NewUuid(), 3};
+  const std::string db = std::string(pipeline::kDefaultTenant) + "/" + pipeline::kDefaultDatabase;
+  const std::map<std::string, std::string> keys = {
+      {"SEQ", pipeline::SequenceKey(shard)},
+      {"COLL", pipeline::CollectionKey(shard.collection)},
+      {"PTR", pipeline::PointerKey(shard)},
+      {"LOCK", pipeline::LeaseKey(shard)},
+      {"NAME", "NAME#" + db + "/my.coll-1"},
+      {"ID", "ID#" + shard.collection},
+      {"DB", "DB#" + db}};
+  const std::map<std::string, std::set<std::string>> allowed = {
+      // pointers (query), dimension + configuration (query, registry), the registry
+      {"dynamodb:GetItem", {"PTR", "COLL", "NAME", "ID", "DB"}},
+      // sequence numbers + dimension (producer), configuration at creation, the registry's listing
+      {"dynamodb:UpdateItem", {"SEQ", "COLL", "NAME", "ID", "DB"}},
+      {"dynamodb:PutItem", {"NAME", "ID", "DB"}},
+      {"dynamodb:DeleteItem", {"NAME", "ID", "DB"}}};
+  for (const auto& [action, kinds] : allowed) {
+    const auto patterns = AllLeadingKeys("ApiRole", action);
+    for (const auto& [kind, key] : keys) {
+      EXPECT_EQ(MatchesAny(patterns, key), kinds.count(kind) == 1) << action << " " << key;
+    }
+    EXPECT_FALSE(MatchesAny(patterns, "CONFIG#x")) << action;
+    EXPECT_FALSE(MatchesAny(patterns, shard.collection)) << action;  // a bare name or id
+  }
+}
+
+TEST_F(TemplateTest, ApiFunctionUrlIsIamAuthenticatedByDefaultAndPublicOnlyWhenAsked) {
+  const json& params = tpl_["Parameters"];
+  EXPECT_EQ(params["ApiAuthType"]["Default"], "AWS_IAM");
+  EXPECT_EQ(params["ApiAuthType"]["AllowedValues"], json::array({"AWS_IAM", "NONE"}));
+  EXPECT_EQ(params["ApiFunctionUrlEnabled"]["Default"], "true");
+  EXPECT_EQ(params["ApiImageUri"]["Default"], "");
+
+  const json& url = Resource("ApiFunctionUrl");
+  EXPECT_EQ(url["Type"], "AWS::Lambda::Url");
+  EXPECT_EQ(url["Condition"], "HasApiUrl");
+  EXPECT_EQ(url["Properties"]["AuthType"], json({{"Ref", "ApiAuthType"}}));
+  EXPECT_EQ(url["Properties"]["TargetFunctionArn"], json({{"Fn::GetAtt", {"ApiFunction", "Arn"}}}));
+  EXPECT_EQ(tpl_["Conditions"]["HasApiUrl"],
+            json::parse(R"({"Fn::And": [{"Condition": "HasApiImage"},
+                                         {"Fn::Equals": [{"Ref": "ApiFunctionUrlEnabled"}, "true"]}]})"));
+  EXPECT_EQ(tpl_["Conditions"]["HasApiImage"],
+            json::parse(R"({"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiImageUri"}, ""]}]})"));
+  EXPECT_EQ(Resource("ApiFunction")["Condition"], "HasApiImage");
+
+  // Public access: only with NONE, and then exactly the two statements Lambda asks for.
+  EXPECT_EQ(tpl_["Conditions"]["ApiUrlIsPublic"],
+            json::parse(R"({"Fn::And": [{"Condition": "HasApiUrl"},
+                                         {"Fn::Equals": [{"Ref": "ApiAuthType"}, "NONE"]}]})"));
+  std::map<std::string, json> public_grants;
+  for (const auto& p : OfType("AWS::Lambda::Permission")) {
+    const json& props = p["Properties"];
+    if (props["FunctionName"] != json({{"Ref", "ApiFunction"}})) continue;
+    EXPECT_EQ(p.value("Condition", ""), "ApiUrlIsPublic") << p.dump();
+    EXPECT_EQ(props["Principal"], "*") << p.dump();
+    public_grants[props.value("Action", "")] = props;
+  }
+  ASSERT_EQ(public_grants.size(), 2u);
+  EXPECT_EQ(public_grants["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"], "NONE");
+  EXPECT_EQ(public_grants["lambda:InvokeFunction"]["InvokedViaFunctionUrl"], true);
+  EXPECT_FALSE(public_grants["lambda:InvokeFunction"].contains("FunctionUrlAuthType"));
+  // No other resource grants anyone "*" anything.
+  for (const auto& p : OfType("AWS::Lambda::Permission")) {
+    if (p["Properties"]["Principal"] == "*") {
+      EXPECT_EQ(p.value("Condition", ""), "ApiUrlIsPublic") << p.dump();
+    }
+  }
+
+  const json& out = tpl_["Outputs"]["ApiUrl"];
+  EXPECT_EQ(out["Value"], json({{"Fn::GetAtt", {"ApiFunctionUrl", "FunctionUrl"}}}));
+  EXPECT_EQ(out["Condition"], "HasApiUrl");
+  EXPECT_EQ(tpl_["Outputs"]["ApiRoleArn"]["Value"], json({{"Fn::GetAtt", {"ApiRole", "Arn"}}}));
+  EXPECT_EQ(tpl_["Outputs"]["ApiFunctionName"]["Condition"], "HasApiImage");
+
+  // Sized like the query (it reads the same snapshots into /tmp); reads see other sandboxes' writes.
+  const json& fn = Props("ApiFunction");
+  EXPECT_EQ(fn["PackageType"], "Image");
+  EXPECT_EQ(fn["Role"], json({{"Fn::GetAtt", {"ApiRole", "Arn"}}}));
+  EXPECT_EQ(fn["EphemeralStorage"]["Size"], json({{"Ref", "ApiEphemeralStorageMb"}}));
+  EXPECT_EQ(fn["Environment"]["Variables"]["CHROMAPACT_TAIL_TTL_MS"], "0");
+  EXPECT_EQ(fn["Environment"]["Variables"]["CHROMAPACT_CACHE_DIR"], "/tmp/chromapact");
+  EXPECT_EQ(Props("ApiRepository")["RepositoryName"], json({{"Fn::Sub", "${AWS::StackName}/api"}}));
+  EXPECT_EQ(Props("ApiLogGroup")["LogGroupName"], json({{"Fn::Sub", "/aws/lambda/${AWS::StackName}-api"}}));
 }
 
 TEST_F(TemplateTest, NoRoleGetsAWildcardOrAnUnconditionalLogWrite) {
@@ -338,7 +469,7 @@ TEST_F(TemplateTest, QueueEventSourceAndFunctionsMatchTheIssue) {
   EXPECT_EQ(params["ProducerTimeoutSeconds"]["Default"], 300);
   EXPECT_EQ(params["CompactorTimeoutSeconds"]["Default"], 900);
   EXPECT_EQ(params["CompactorEphemeralStorageMb"]["Default"], 10240);
-  for (const char* fn : {"ProducerFunction", "CompactorFunction", "QueryFunction"}) {
+  for (const char* fn : {"ProducerFunction", "CompactorFunction", "QueryFunction", "ApiFunction"}) {
     EXPECT_EQ(Props(fn)["PackageType"], "Image") << fn;
   }
   const json& bucket = Props("DataBucket");
@@ -356,12 +487,13 @@ TEST_F(TemplateTest, EmbeddingKeySecretIsReadableOnlyWhenGivenAndOnlyByTheFuncti
   EXPECT_EQ(policy["Condition"], "HasEmbeddingKeySecret");
   EXPECT_EQ(tpl_["Conditions"]["HasEmbeddingKeySecret"],
             json({{"Fn::Not", {{{"Fn::Equals", {{{"Ref", "EmbeddingApiKeySecretArn"}}, ""}}}}}}));
-  EXPECT_EQ(policy["Properties"]["Roles"], json::array({json{{"Ref", "ProducerRole"}}, json{{"Ref", "QueryRole"}}}));
+  EXPECT_EQ(policy["Properties"]["Roles"], json::array({json{{"Ref", "ProducerRole"}}, json{{"Ref", "QueryRole"}},
+                                                         json{{"Ref", "ApiRole"}}}));
   const json& st = policy["Properties"]["PolicyDocument"]["Statement"];
   ASSERT_EQ(st.size(), 1u);
   EXPECT_EQ(st[0]["Action"], "secretsmanager:GetSecretValue");
   EXPECT_EQ(st[0]["Resource"], json({{"Ref", "EmbeddingApiKeySecretArn"}}));
-  for (const char* fn : {"ProducerFunction", "QueryFunction"}) {
+  for (const char* fn : {"ProducerFunction", "QueryFunction", "ApiFunction"}) {
     const json& vars = Props(fn)["Environment"]["Variables"];
     EXPECT_EQ(vars["CHROMAPACT_EMBEDDING_URL"], json({{"Ref", "EmbeddingUrl"}})) << fn;
     EXPECT_EQ(vars["CHROMAPACT_EMBEDDING_API_KEY_SECRET_ARN"], json({{"Ref", "EmbeddingApiKeySecretArn"}})) << fn;
@@ -371,8 +503,10 @@ TEST_F(TemplateTest, EmbeddingKeySecretIsReadableOnlyWhenGivenAndOnlyByTheFuncti
 
 TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
   const std::regex required(R"re(EnvRequired\("(CHROMAPACT_[A-Z_]+)"\))re");
-  const std::map<std::string, std::string> functions = {
-      {"producer", "ProducerFunction"}, {"compactor", "CompactorFunction"}, {"query", "QueryFunction"}};
+  const std::map<std::string, std::string> functions = {{"producer", "ProducerFunction"},
+                                                         {"compactor", "CompactorFunction"},
+                                                         {"query", "QueryFunction"},
+                                                         {"api", "ApiFunction"}};
   for (const auto& [dir, resource] : functions) {
     const std::string src = ReadFile(SourceDir() + "/lambdas/" + dir + "/main.cpp");
     ASSERT_FALSE(src.empty()) << dir;
@@ -394,12 +528,12 @@ TEST_F(TemplateTest, EveryVariableABootstrapRequiresIsWiredFromTheStack) {
       EXPECT_NE(readers.find("\"" + var + "\""), std::string::npos) << dir << ": the template sets " << var
                                                                       << ", which nothing reads";
     }
-    // All three must agree on the shard count and share one table (docs/reference/environment.md).
+    // All four must agree on the shard count and share one table (docs/reference/environment.md).
     EXPECT_EQ(vars["CHROMAPACT_SHARDS"], json({{"Ref", "Shards"}})) << dir;
     EXPECT_EQ(vars["CHROMAPACT_TABLE"], json({{"Ref", "StateTable"}})) << dir;
     EXPECT_EQ(vars["CHROMAPACT_BUCKET"], json({{"Ref", "DataBucket"}})) << dir;
   }
-  for (const char* fn : {"ProducerFunction", "CompactorFunction"}) {
+  for (const char* fn : {"ProducerFunction", "CompactorFunction", "ApiFunction"}) {
     EXPECT_EQ(Props(fn)["Environment"]["Variables"]["CHROMAPACT_QUEUE_URL"], json({{"Ref", "DeltaQueue"}})) << fn;
   }
   EXPECT_EQ(Props("CompactorFunction")["Environment"]["Variables"]["CHROMAPACT_DLQ_URL"],

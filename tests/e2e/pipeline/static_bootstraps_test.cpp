@@ -1,8 +1,9 @@
-// The three fully static bootstraps (-DCHROMAPACT_STATIC=ON, scripts/build-static) run through the
+// The four fully static bootstraps (-DCHROMAPACT_STATIC=ON, scripts/build-static) run through the
 // real chromapact-emulator of this (dynamic) build against moto_server with signature checking on:
 // the producer appends a delta to the shard's log (sequence number from DynamoDB) and sends its
 // trigger, the compactor commits it as version 1 at log position 1, the query answers count /
-// nearest neighbour from that snapshot; malformed events get typed errors. Before
+// nearest neighbour from that snapshot; malformed events get typed errors; the API answers Chroma
+// REST calls as Function URL events (create a collection, add, count, a malformed event: 400). Before
 // that, each file is checked to be a static ELF (no PT_INTERP, no PT_DYNAMIC) and stripped (no
 // .symtab), so the run cannot be using the system's shared libraries.
 //
@@ -39,7 +40,7 @@ using nlohmann::json;
 constexpr const char* kBucket = "cp-static";
 constexpr const char* kTable = "cp-static-state";
 constexpr const char* kCollection = "docs";
-const char* const kFunctions[] = {"producer", "compactor", "query"};
+const char* const kFunctions[] = {"producer", "compactor", "query", "api"};
 
 struct StaticDir {
   std::string dir;
@@ -61,7 +62,7 @@ bool IsFile(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Skips (or fails, when the static build dir was named explicitly) unless all three exist.
+// Skips (or fails, when the static build dir was named explicitly) unless all four exist.
 #define CP_REQUIRE_STATIC_BOOTSTRAPS()                                                                   \
   do {                                                                                                   \
     const StaticDir sd = StaticBuildDir();                                                               \
@@ -287,6 +288,54 @@ TEST_F(StaticPipelineTest, ProduceCompactQueryThroughTheEmulator) {
   const Answer write = Invoke(*query, {{"action", "add"}, {"collection", kCollection}});
   EXPECT_EQ(write.function_error, "Unhandled");
   EXPECT_EQ(write.body.value("errorType", ""), "NotSupported") << write.body.dump();
+}
+
+// A Function URL event (payload format 2.0) for `method` `path` with a JSON body as text.
+json UrlEvent(const std::string& method, const std::string& path, const json& body = nullptr) {
+  json e = {{"version", "2.0"},
+            {"rawPath", path},
+            {"rawQueryString", ""},
+            {"headers", {{"content-type", "application/json"}}},
+            {"requestContext", {{"http", {{"method", method}, {"path", path}}}}},
+            {"isBase64Encoded", false}};
+  if (!body.is_null()) e["body"] = body.dump();
+  return e;
+}
+
+TEST_F(StaticPipelineTest, ApiAnswersChromaRestCallsThroughTheEmulator) {
+  auto api = Start("api");
+  ASSERT_TRUE(api->ok()) << api->error();
+  // {HTTP status, body as JSON} of one Function URL exchange; the invocation itself always succeeds.
+  auto call = [&](const json& event) -> std::pair<int, json> {
+    const Answer a = Invoke(*api, event);
+    EXPECT_EQ(a.status, 200) << a.body.dump() << "\n" << api->Log();
+    EXPECT_EQ(a.function_error, "") << a.body.dump() << "\n" << api->Log();
+    if (!a.body.is_object() || !a.body.contains("statusCode") || !a.body["body"].is_string()) return {-1, a.body};
+    EXPECT_EQ(a.body["headers"].value("content-type", ""), "application/json") << a.body.dump();
+    return {a.body["statusCode"].get<int>(), json::parse(a.body["body"].get<std::string>(), nullptr, false)};
+  };
+  const std::string db = "/api/v2/tenants/default_tenant/databases/default_database";
+  const auto [hb_status, hb] = call(UrlEvent("GET", "/api/v2/heartbeat"));
+  EXPECT_EQ(hb_status, 200) << hb.dump();
+  EXPECT_TRUE(hb.contains("nanosecond heartbeat")) << hb.dump();
+  const auto [created_status, created] = call(UrlEvent("POST", db + "/collections", {{"name", "static-api"}}));
+  ASSERT_EQ(created_status, 200) << created.dump() << "\n" << api->Log();
+  const std::string id = created.value("id", "");
+  ASSERT_FALSE(id.empty()) << created.dump();
+  const auto [add_status, added] =
+      call(UrlEvent("POST", db + "/collections/" + id + "/add",
+                    {{"ids", {"x", "y"}}, {"embeddings", {{1, 0}, {0, 1}}}, {"documents", {"ex", "why"}}}));
+  EXPECT_GE(add_status, 200) << added.dump() << "\n" << api->Log();
+  EXPECT_LT(add_status, 300) << added.dump() << "\n" << api->Log();
+  const auto [count_status, count] = call(UrlEvent("GET", db + "/collections/" + id + "/count"));
+  EXPECT_EQ(count_status, 200) << count.dump() << "\n" << api->Log();
+  EXPECT_EQ(count, 2) << count.dump();  // read after write: the log, before any compaction
+  // Not a Function URL event: an HTTP 400 in Chroma's error shape, not a function error.
+  const auto [bad_status, bad] =
+      call(json{{"rawPath", "/api/v2/heartbeat"}, {"requestContext", {{"http", json::object()}}}});
+  EXPECT_EQ(bad_status, 400) << bad.dump();
+  EXPECT_EQ(bad.value("error", ""), "InvalidArgumentError") << bad.dump();
+  EXPECT_NE(bad.value("message", "").find("requestContext.http.method"), std::string::npos) << bad.dump();
 }
 
 }  // namespace
