@@ -22,7 +22,15 @@ trap cleanup EXIT
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 pid=$("$oracle/serve" "$tmp/chroma" "$port")
 rc=0
-"$here/run_against.sh" "http://127.0.0.1:$port" "$tmp/oracle.json" || { rc=1; echo "compare_with_oracle: the flow FAILED against the oracle" >&2; }
+# Real Chroma 1.5.9 once answered the query right after the writes without one of them on a loaded
+# CI machine (its local index trails its log): the oracle's run gets up to three tries, so what is
+# compared is its answer, not its timing. chromapact's run gets one.
+oracle_ok=0
+for _ in 1 2 3; do
+  if "$here/run_against.sh" "http://127.0.0.1:$port" "$tmp/oracle.json"; then oracle_ok=1; break; fi
+  echo "compare_with_oracle: the flow failed against the oracle; again" >&2
+done
+((oracle_ok == 1)) || { rc=1; echo "compare_with_oracle: the flow FAILED against the oracle" >&2; }
 kill -9 "$pid" 2>/dev/null || true
 pid=""
 if [[ $# -ge 1 ]]; then
