@@ -1,15 +1,13 @@
 #include "chromapact/pipeline/collection_registry.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cctype>
-#include <random>
 
 #include "chromapact/pipeline/collection_options.h"
 #include "chromapact/pipeline/dimension_registry.h"
 #include "chromapact/pipeline/shard_id.h"
 #include "store/collection_config.h"
+#include "store/store_impl.h"
 
 namespace chromapact::pipeline {
 namespace {
@@ -89,23 +87,7 @@ nlohmann::json CollectionInfo::ToChromaJson() const {
 
 Status ValidateCollectionName(const std::string& name) { return store::internal::ValidateCollectionName(name); }
 
-std::string NewUuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    std::random_device rd;  // RAND_bytes fails only without an entropy source
-    for (unsigned char& x : b) x = static_cast<unsigned char>(rd());
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += hex[b[i] >> 4];
-    out += hex[b[i] & 15];
-  }
-  return out;
-}
+std::string NewUuid() { return store::internal::NewUuid(); }
 
 CollectionRegistry::CollectionRegistry(KvStore* kv, const Clock* clock) : kv_(kv), clock_(clock) {}
 

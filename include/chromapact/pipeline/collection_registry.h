@@ -51,7 +51,7 @@ struct CollectionInfo {
 // Errors: kInvalidArgument quoting the name, for a name outside the rule above.
 Status ValidateCollectionName(const std::string& name);
 
-// A new random UUID v4 (OpenSSL RAND_bytes).
+// A new random UUID v4 (the one the store gives collections and segments: std::random_device).
 std::string NewUuid();
 
 class CollectionRegistry {
