@@ -13,6 +13,8 @@
 #include "chromapact/aws/s3.h"
 #include "chromapact/aws/sqs.h"
 #include "chromapact/embed/openai_embeddings.h"
+#include "chromapact/pipeline/clock.h"
+#include "chromapact/pipeline/collection_resolver.h"
 #include "chromapact/pipeline/dimension_registry.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
@@ -64,6 +66,9 @@ int main() {
   auto queue = pipeline::NewSqsQueue(std::move(sqs).value(), config->queue_url);
   auto kv = pipeline::NewDynamoKvStore(std::move(ddb).value(), config->table);
   pipeline::DimensionRegistry dimensions(kv.get());
+  pipeline::SystemClock clock;
+  pipeline::CollectionRegistry registry(kv.get(), &clock);
+  pipeline::CollectionResolver resolver(&registry, &clock, config->shards);
 
   auto handler = [&](const std::string& event, const runtime::Context& ctx) -> runtime::HandlerResult {
     const auto start = std::chrono::steady_clock::now();
@@ -71,6 +76,11 @@ int main() {
     if (!json.ok()) return lambdas::Fail(json.status());
     auto req = pipeline::ParseProduceRequest(*json, config->default_collection);
     if (!req.ok()) return lambdas::Fail(req.status());
+    // A Chroma name or UUID from the registry -> its storage key (collection_resolver.h).
+    const std::string named = req->collection;
+    auto storage = resolver.Resolve(named);
+    if (!storage.ok()) return lambdas::Fail(storage.status());
+    req->collection = *storage;
     pipeline::ProducerOptions opts;
     opts.shards = config->shards;
     opts.producer_id = ctx.request_id;
@@ -79,6 +89,11 @@ int main() {
     if (!res.ok()) {
       runtime::LogWarn("produce failed", {{"collection", req->collection}, {"status", res.status().ToString()}});
       return lambdas::Fail(res.status());
+    }
+    if (*storage == named) {  // first write to an unregistered name: the clients can find it now
+      if (Status reg = resolver.Register(named); !reg.ok()) {
+        runtime::LogWarn("collection not registered", {{"collection", named}, {"status", reg.ToString()}});
+      }
     }
     runtime::MetricsLogger metrics;
     (void)metrics.SetDimension("Function", "producer");

@@ -14,6 +14,7 @@
 #include "chromapact/aws/s3.h"
 #include "chromapact/embed/openai_embeddings.h"
 #include "chromapact/pipeline/clock.h"
+#include "chromapact/pipeline/collection_resolver.h"
 #include "chromapact/pipeline/kv_store.h"
 #include "chromapact/pipeline/object_store_s3.h"
 #include "chromapact/pipeline/pointer_cache.h"
@@ -73,11 +74,17 @@ int main() {
   pipeline::PointerCache cache(&pointers, &clock, config->pointer_ttl_ms);
   config->service.kv = kv.get();  // collection configurations (a log read before the first version)
   pipeline::QueryService service(objects.get(), &cache, config->service);
+  pipeline::CollectionRegistry registry(kv.get(), &clock);
+  pipeline::CollectionResolver resolver(&registry, &clock, config->service.shards);
 
   auto handler = [&](const std::string& event, const runtime::Context&) -> runtime::HandlerResult {
     const auto start = std::chrono::steady_clock::now();
     auto json = lambdas::ParseEvent(event);
     if (!json.ok()) return lambdas::Fail(json.status());
+    // A Chroma name or UUID from the registry -> its storage key (collection_resolver.h).
+    if (Status st = resolver.ResolveEvent(&*json, config->service.default_collection); !st.ok()) {
+      return lambdas::Fail(st);
+    }
     auto res = service.Handle(*json);
     if (!res.ok()) return lambdas::Fail(res.status());
     runtime::MetricsLogger metrics;

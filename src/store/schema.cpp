@@ -89,7 +89,9 @@ Result<SchemaInfo> CheckSchema(const SqliteDb& db, bool upgrade) {
   }
   std::map<std::string, int> known_max;
   for (const MigrationText& m : kChromaMigrations) known_max[m.dir] = m.version;
-  for (const auto& [key, hash] : applied) {
+  for (const auto& entry : applied) {
+    const auto& key = entry.first;  // a plain reference: lambdas may not capture structured bindings (C++17)
+    const std::string& hash = entry.second;
     auto it = known_max.find(key.first);
     if (it == known_max.end()) return NotSupported("migrations: unknown migration dir '" + key.first + "'");
     if (key.second > it->second) continue;  // newer Chroma than ours: accepted as Chroma does

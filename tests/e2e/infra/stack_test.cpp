@@ -583,6 +583,11 @@ TEST_F(StackTest, EachRoleIsRefusedWhatItsFunctionMustNotDo) {
   // Appends: a sequence number, the collection's dimension, a create-only log entry, a trigger.
   EXPECT_ALLOWED(update_item(producer, table, seq_key), "producer UpdateItem SEQ#");
   EXPECT_ALLOWED(update_item(producer, table, coll_key), "producer UpdateItem COLL#");
+  // Registers a collection on its first write (collection_resolver.h).
+  EXPECT_ALLOWED(get_item(producer, table, "NAME#default_tenant/default_database/iam"), "producer GetItem NAME#");
+  EXPECT_ALLOWED(put_item(producer, table, "NAME#default_tenant/default_database/iam-p"), "producer PutItem NAME#");
+  EXPECT_ALLOWED(get_item(producer, table, coll_key), "producer GetItem COLL#");
+  EXPECT_DENIED(put_item(producer, table, coll_key), "producer PutItem COLL#");
   EXPECT_ALLOWED(put_object(producer, pipeline::LogKey(shard, 2), true), "producer PutObject deltas/ create-only");
   EXPECT_ALLOWED(send(producer, queue), "producer SendMessage");
   EXPECT_EQ(put_object(producer, pipeline::LogKey(shard, 1), true).code(), StatusCode::kPreconditionFailed)
@@ -612,7 +617,8 @@ TEST_F(StackTest, EachRoleIsRefusedWhatItsFunctionMustNotDo) {
   EXPECT_ALLOWED(get_item(query, table, "PTR#iam#0"), "query GetItem pointer");
   EXPECT_ALLOWED(get_item(query, table, coll_key), "query GetItem COLL# (the collection's configuration)");
   EXPECT_DENIED(update_item(query, table, coll_key), "query UpdateItem COLL#");
-  EXPECT_DENIED(get_item(query, table, "NAME#default_tenant/default_database/iam"), "query GetItem registry");
+  EXPECT_ALLOWED(get_item(query, table, "NAME#default_tenant/default_database/iam"), "query GetItem NAME#");
+  EXPECT_DENIED(put_item(query, table, "NAME#default_tenant/default_database/iam"), "query PutItem NAME#");
   EXPECT_DENIED(list(query, "snapshots/"), "query ListBucket snapshots/ (s3:prefix)");
   EXPECT_DENIED(list(query, ""), "query ListBucket without a prefix (s3:prefix)");
   EXPECT_DENIED(get_item(query, table, "LOCK#iam#0"), "query GetItem lease (LeadingKeys PTR#*)");

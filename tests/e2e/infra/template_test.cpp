@@ -238,42 +238,65 @@ TEST_F(TemplateTest, AlarmsWatchTheRightMetrics) {
   }
 }
 
-TEST_F(TemplateTest, ProducerMayOnlyAppendToTheLogAndSendTriggers) {
-  EXPECT_EQ(Actions("ProducerRole"), (std::set<std::string>{"dynamodb:UpdateItem", "s3:PutObject", "sqs:SendMessage",
-                                                            "logs:CreateLogStream", "logs:PutLogEvents"}));
+TEST_F(TemplateTest, ProducerMayOnlyAppendToTheLogSendTriggersAndRegisterItsCollections) {
+  EXPECT_EQ(Actions("ProducerRole"),
+            (std::set<std::string>{"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                                   "dynamodb:DeleteItem", "s3:PutObject", "sqs:SendMessage", "logs:CreateLogStream",
+                                   "logs:PutLogEvents"}));
   const auto puts = StatementsFor("ProducerRole", "s3:PutObject");
   ASSERT_EQ(puts.size(), 1u);
   EXPECT_EQ(puts[0]["Resource"], json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}));
   EXPECT_EQ(puts[0]["Condition"], CreateOnlyCondition());
   EXPECT_EQ(ResourcesOf("ProducerRole", "sqs:SendMessage"),
             std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}})});
-  // The sequence counter and the collection's dimension, nothing else of the table.
-  const auto patterns = LeadingKeys("ProducerRole", "dynamodb:UpdateItem");
+  // Updates: the sequence counter, the collection's dimension and the registry's listing (DB#).
+  const auto updates = AllLeadingKeys("ProducerRole", "dynamodb:UpdateItem");
+  // Reads: names and UUIDs resolved (NAME#, ID#), the configuration a registration reads (COLL#).
+  const auto gets = AllLeadingKeys("ProducerRole", "dynamodb:GetItem");
+  // Writes of a registration (collection_resolver.h): NAME#, ID#; DeleteItem only its unused ID#.
+  const auto puts_kv = AllLeadingKeys("ProducerRole", "dynamodb:PutItem");
+  const auto deletes = AllLeadingKeys("ProducerRole", "dynamodb:DeleteItem");
   for (const pipeline::ShardId& shard : {pipeline::ShardId{"docs", 0}, pipeline::ShardId{"my.coll-1", 12}}) {
-    EXPECT_TRUE(MatchesAny(patterns, pipeline::SequenceKey(shard))) << pipeline::SequenceKey(shard);
-    EXPECT_TRUE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection))) << shard.collection;
-    EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard)));
-    EXPECT_FALSE(MatchesAny(patterns, pipeline::PointerKey(shard)));
+    EXPECT_TRUE(MatchesAny(updates, pipeline::SequenceKey(shard))) << pipeline::SequenceKey(shard);
+    EXPECT_TRUE(MatchesAny(updates, pipeline::CollectionKey(shard.collection))) << shard.collection;
+    EXPECT_TRUE(MatchesAny(updates, "DB#default_tenant/default_database"));
+    EXPECT_TRUE(MatchesAny(gets, "NAME#default_tenant/default_database/" + shard.collection));
+    EXPECT_TRUE(MatchesAny(gets, "ID#0f7d2b1e-4c1a-4f7e-9a51-1f2e3d4c5b6a"));
+    EXPECT_TRUE(MatchesAny(gets, pipeline::CollectionKey(shard.collection)));
+    EXPECT_TRUE(MatchesAny(puts_kv, "NAME#default_tenant/default_database/" + shard.collection));
+    EXPECT_TRUE(MatchesAny(deletes, "ID#0f7d2b1e-4c1a-4f7e-9a51-1f2e3d4c5b6a"));
+    for (const auto* patterns : {&updates, &gets, &puts_kv, &deletes}) {
+      EXPECT_FALSE(MatchesAny(*patterns, pipeline::LeaseKey(shard)));
+      EXPECT_FALSE(MatchesAny(*patterns, pipeline::PointerKey(shard)));
+      EXPECT_FALSE(MatchesAny(*patterns, "CONFIG#docs"));
+    }
+    EXPECT_FALSE(MatchesAny(gets, pipeline::SequenceKey(shard)));
+    EXPECT_FALSE(MatchesAny(puts_kv, pipeline::SequenceKey(shard)));
+    EXPECT_FALSE(MatchesAny(puts_kv, pipeline::CollectionKey(shard.collection)));
+    EXPECT_FALSE(MatchesAny(deletes, pipeline::SequenceKey(shard)));
+    EXPECT_FALSE(MatchesAny(deletes, pipeline::CollectionKey(shard.collection)));
   }
-  EXPECT_FALSE(MatchesAny(patterns, "CONFIG#docs"));
 }
 
-TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsTheLogAndPointers) {
+TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsTheLogPointersAndTheRegistry) {
   EXPECT_EQ(Actions("QueryRole"), (std::set<std::string>{"s3:ListBucket", "s3:GetObject", "dynamodb:GetItem",
                                                          "logs:CreateLogStream", "logs:PutLogEvents"}));
   EXPECT_EQ(ResourcesOf("QueryRole", "s3:GetObject"),
             (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
                                json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
   ExpectListsOnlyTheLog("QueryRole");
-  // Pointers, and the collection's configuration on COLL# (a log read before the first version).
+  // Pointers, the collection's configuration on COLL# (a log read before the first version), and
+  // the registry's NAME#/ID# (names resolved to storage keys).
   const auto patterns = AllLeadingKeys("QueryRole", "dynamodb:GetItem");
-  ASSERT_EQ(patterns.size(), 2u);
+  ASSERT_EQ(patterns.size(), 4u);
   const pipeline::ShardId shard{"docs", 3};
   EXPECT_TRUE(MatchesAny(patterns, pipeline::PointerKey(shard)));
   EXPECT_TRUE(MatchesAny(patterns, pipeline::CollectionKey(shard.collection)));
+  EXPECT_TRUE(MatchesAny(patterns, "NAME#default_tenant/default_database/docs"));
+  EXPECT_TRUE(MatchesAny(patterns, "ID#0f7d2b1e-4c1a-4f7e-9a51-1f2e3d4c5b6a"));
   EXPECT_FALSE(MatchesAny(patterns, pipeline::LeaseKey(shard)));
   EXPECT_FALSE(MatchesAny(patterns, pipeline::SequenceKey(shard)));
-  EXPECT_FALSE(MatchesAny(patterns, "NAME#default_tenant/default_database/docs"));
+  EXPECT_FALSE(MatchesAny(patterns, "DB#default_tenant/default_database"));
   EXPECT_FALSE(MatchesAny(patterns, "CONFIG#docs"));
 }
 

@@ -1,7 +1,8 @@
 // README's first command as CI runs it: `CHROMAPACT_DEMO_BUILD=0 scripts/demo` against this build
 // tree: moto with signature checking on, one chromapact-emulator per bootstrap, the
 // 778 fiori vectors through the producer, the compactor from SQS, the query bootstrap's answers checked
-// against exact search, the snapshot downloaded and (with ../shared) opened by real Chroma 1.5.9.
+// against exact search, the snapshot downloaded and (with ../shared) opened by real Chroma 1.5.9, and
+// the official npm client's query through `chromapact serve` printed.
 // Every process the demo announces (moto, the emulators, Chroma) is gone when it has exited.
 // Skips with a reason when the dataset cannot be fetched (scripts/fetch-dataset needs npm or a cache).
 #include <gtest/gtest.h>
@@ -138,9 +139,17 @@ TEST_F(DemoScriptTest, RunsTheMainJobOnTheRealDataAndStopsEveryProcess) {
   } else {
     EXPECT_EQ(CountLines(r.output, "SKIP real Chroma 1.5.9 check"), 1u) << r.output;
   }
+  // The official npm client against `chromapact serve`: "fiori" found by name, counted, and a stored
+  // record's own vector answered with that record first (demo_query.mjs checks; the lines show it).
+  EXPECT_EQ(CountLines(r.output, "chromadb (npm 3.5.0) at http://127.0.0.1:"), 1u) << r.output;
+  EXPECT_EQ(CountLines(r.output, "collection \"fiori\" (id "), 1u) << r.output;
+  std::smatch probe;
+  ASSERT_TRUE(std::regex_search(r.output, probe, std::regex(R"(query: the vector of (\S+) )"))) << r.output;
+  EXPECT_EQ(CountLines(r.output, "  1. " + probe[1].str() + "  distance 0.0000"), 1u) << r.output;
+  EXPECT_EQ(CountLines(r.output, "found \"fiori\" by name and queried it"), 1u) << r.output;
   EXPECT_EQ(CountLines(r.output, "demo: all checks passed"), 1u) << r.output;
   const std::vector<int> pids = AnnouncedPids(r.output);
-  EXPECT_GE(pids.size(), 4u) << r.output;  // moto + 3 emulators (+ Chroma)
+  EXPECT_GE(pids.size(), 5u) << r.output;  // moto + 3 emulators + chromapact serve (+ Chroma)
   for (int pid : pids) EXPECT_TRUE(WaitFor([&] { return Gone(pid); }, std::chrono::seconds(10))) << "pid " << pid;
 }
 
