@@ -17,5 +17,7 @@ void AddQueryCommand(CLI::App* app, Context* ctx);     // query COLLECTION (--em
 void AddRedriveCommand(CLI::App* app, Context* ctx);   // redrive [--max N]
 void AddLeaseCommand(CLI::App* app, Context* ctx);     // lease release COLLECTION --force
 void AddServeCommand(CLI::App* app, Context* ctx);     // serve [--host H] [--port P]: Chroma's REST API
+void AddVersionsCommand(CLI::App* app, Context* ctx);  // versions COLLECTION [--shard N]
+void AddRollbackCommand(CLI::App* app, Context* ctx);  // rollback COLLECTION (--to KEY | --version N)
 
 }  // namespace chromapact::cli

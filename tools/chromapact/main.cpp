@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   chromapact::cli::AddRedriveCommand(&app, &ctx);
   chromapact::cli::AddLeaseCommand(&app, &ctx);
   chromapact::cli::AddServeCommand(&app, &ctx);
+  chromapact::cli::AddVersionsCommand(&app, &ctx);
+  chromapact::cli::AddRollbackCommand(&app, &ctx);
 
   chromapact::cli::SmokeOptions smoke;
   CLI::App* smoke_cmd = app.add_subcommand(
