@@ -1,5 +1,6 @@
 // Collection routes of chroma_api.h: list, count, create / get_or_create, get by name or id, modify,
 // delete; record routes are dispatched to routes_records.cpp.
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -33,6 +34,33 @@ Status CheckMetadata(const nlohmann::json& m, const std::string& key) {
     }
   }
   return Status::Ok();
+}
+
+// A collection id from the path as Chroma parses it (Rust uuid::Uuid::parse_str: hyphenated, simple,
+// braced or urn form, any case), in the registry's form: lower-case hyphenated. Chroma answers a
+// malformed one 400, not 404. Errors: kInvalidArgument naming the id.
+Result<std::string> CollectionId(const std::string& text) {
+  std::string s = text;
+  if (s.size() == 45 && s.compare(0, 9, "urn:uuid:") == 0) {
+    s = s.substr(9);
+  } else if (s.size() == 38 && s.front() == '{' && s.back() == '}') {
+    s = s.substr(1, 36);
+  }
+  std::string hex;
+  bool ok = s.size() == 32 || s.size() == 36;
+  for (size_t i = 0; ok && i < s.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    if (s.size() == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+      ok = ch == '-';
+    } else if ((ok = std::isxdigit(ch) != 0)) {
+      hex.push_back(static_cast<char>(std::tolower(ch)));
+    }
+  }
+  if (!ok) {
+    return InvalidArgument("collection id '" + text + "': not a valid UUID (Collection ID is not a valid UUIDv4)");
+  }
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+         hex.substr(20);
 }
 
 nlohmann::json Member(const nlohmann::json& body, const char* key) {
@@ -105,7 +133,9 @@ HttpResponse ChromaApiRoutes::Collections(const HttpRequest& req, const std::str
   }
   if (path.size() == 3 && path[1] == "by-id") {
     if (m != "GET") return not_allowed();
-    auto c = registry->GetById(path[2]);
+    auto id = CollectionId(path[2]);
+    if (!id.ok()) return ErrorResponse(id.status());
+    auto c = registry->GetById(*id);
     return c.ok() ? Json(c->ToChromaJson()) : ErrorResponse(c.status());
   }
   if (path.size() == 2) {
@@ -118,6 +148,8 @@ HttpResponse ChromaApiRoutes::Collections(const HttpRequest& req, const std::str
       return st.ok() ? Json(nlohmann::json::object()) : ErrorResponse(st);
     }
     if (m != "PUT") return not_allowed();
+    auto id = CollectionId(path[1]);
+    if (!id.ok()) return ErrorResponse(id.status());
     auto body = ParseBody(req);
     if (!body.ok()) return ErrorResponse(body.status());
     std::optional<std::string> new_name;
@@ -133,7 +165,7 @@ HttpResponse ChromaApiRoutes::Collections(const HttpRequest& req, const std::str
     if (!Member(*body, "new_configuration").is_null()) {
       return ErrorResponse(NotSupported("new_configuration: changing a collection's configuration is not supported"));
     }
-    auto c = registry->Modify(path[1], new_name, new_metadata);
+    auto c = registry->Modify(*id, new_name, new_metadata);
     return c.ok() ? Json(nlohmann::json::object()) : ErrorResponse(c.status());
   }
   if (path.size() == 3) {
@@ -145,7 +177,9 @@ HttpResponse ChromaApiRoutes::Collections(const HttpRequest& req, const std::str
                                 {"message", m + " " + req.path + " is not supported by chromapact"}});
     }
     if ((path[2] == "count") != (m == "GET") || (m != "GET" && m != "POST")) return not_allowed();
-    auto c = registry->GetById(path[1]);
+    auto id = CollectionId(path[1]);
+    if (!id.ok()) return ErrorResponse(id.status());
+    auto c = registry->GetById(*id);
     if (!c.ok()) return ErrorResponse(c.status());
     return Records(req, *c, path[2]);
   }

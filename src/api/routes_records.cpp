@@ -7,6 +7,7 @@
 #include "chromapact/crypto.h"
 #include "chromapact/pipeline/producer.h"
 #include "chromapact/pipeline/shard_id.h"
+#include "chromapact/store/filter.h"
 
 namespace chromapact::api {
 namespace {
@@ -126,6 +127,12 @@ Status ChromaApiRoutes::Write(const CollectionInfo& c, const std::string& op, co
 }
 
 Result<nlohmann::json> ChromaApiRoutes::Read(const CollectionInfo& c, const std::string& action, nlohmann::json body) {
+  // Chroma refuses a malformed filter before reading; the store skips a filter that is not an
+  // object, and a collection nothing was written to yet has no store to check one against.
+  if (Given(body, "where")) CP_RETURN_IF_ERROR(store::CompileWhere(body["where"]).status());
+  if (Given(body, "where_document")) {
+    CP_RETURN_IF_ERROR(store::CompileWhereDocument(body["where_document"]).status());
+  }
   nlohmann::json request = {{"collection", c.storage}, {"action", action}};
   for (const char* key : {"ids", "where", "where_document", "limit", "offset", "include", "n_results"}) {
     if (Given(body, key)) request[key] = body[key];
@@ -156,9 +163,14 @@ Result<nlohmann::json> ChromaApiRoutes::Read(const CollectionInfo& c, const std:
 Result<nlohmann::json> ChromaApiRoutes::Delete(const CollectionInfo& c, const nlohmann::json& body) {
   nlohmann::json ids = Given(body, "ids") ? body["ids"] : nlohmann::json(nullptr);
   if (!ids.is_null() && !ids.is_array()) return InvalidArgument("ids: expected a list of strings");
-  if (Given(body, "where") || Given(body, "where_document")) {
+  const bool filtered = Given(body, "where") || Given(body, "where_document");
+  // Chroma 1.5.9's `limit`: at most that many of the records the filters match are deleted.
+  if (Given(body, "limit") && !filtered) {
+    return InvalidArgument("limit: can only be specified when a where clause is provided");
+  }
+  if (filtered) {
     nlohmann::json get = {{"include", nlohmann::json::array()}};
-    for (const char* key : {"ids", "where", "where_document"}) {
+    for (const char* key : {"ids", "where", "where_document", "limit"}) {
       if (Given(body, key)) get[key] = body[key];
     }
     CP_ASSIGN_OR_RETURN(nlohmann::json matched, Read(c, "get", get));

@@ -22,7 +22,8 @@
 //   DELETE /collections/{name}               {}
 //   GET  /collections/{id}/count             n
 //   POST /collections/{id}/add|upsert|update {ids, embeddings?, documents?, metadatas?, uris?} -> {}
-//   POST /collections/{id}/delete            {ids?, where?, where_document?} -> {"deleted": n}
+//   POST /collections/{id}/delete            {ids?, where?, where_document?, limit?} -> {"deleted": n}
+//                                            (limit: only with where / where_document, as Chroma)
 //   POST /collections/{id}/get               {ids?, where?, where_document?, limit?, offset?, include?}
 //   POST /collections/{id}/query             {query_embeddings, n_results?, where?, ..., include?}
 // Anything else: 404 {"error": "NotFoundError"} for an unknown path, 405 for a known path with
