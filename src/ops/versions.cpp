@@ -6,7 +6,9 @@
 
 #include "chromapact/codec/manifest.h"
 #include "chromapact/ops/collection_status.h"
+#include "chromapact/pipeline/collection_registry.h"
 #include "chromapact/pipeline/delta_message.h"
+#include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/log.h"
 #include "chromapact/pipeline/snapshot.h"
 
@@ -120,8 +122,12 @@ nlohmann::json ToJson(const ShardVersions& sv) {
   return {{"collection", sv.shard.collection}, {"shard", sv.shard.shard}, {"pointer", pointer}, {"versions", versions}};
 }
 
-Result<RollbackResult> Rollback(pipeline::ObjectStore* objects, pipeline::KvStore* kv, pipeline::Queue* queue,
-                                const pipeline::Clock* clock, const ShardId& shard, const std::string& manifest_key) {
+namespace {
+
+// Rollback's checks and CAS, under `lease`.
+Result<RollbackResult> RollbackLeased(pipeline::ObjectStore* objects, pipeline::KvStore* kv, pipeline::Queue* queue,
+                                      const pipeline::Clock* clock, const ShardId& shard,
+                                      const std::string& manifest_key, const pipeline::Lease& lease) {
   CP_ASSIGN_OR_RETURN(ShardVersions sv, ListVersions(objects, kv, clock, shard));
   const std::string where = "rollback " + shard.ToString();
   if (!sv.pointer) return NotFound(where + ": nothing committed yet (no pointer " + pipeline::PointerKey(shard) + ")");
@@ -156,7 +162,7 @@ Result<RollbackResult> Rollback(pipeline::ObjectStore* objects, pipeline::KvStor
   r.before = *sv.pointer;
   r.target = *target;
   pipeline::PointerTable pointers(kv, clock);
-  CP_ASSIGN_OR_RETURN(r.after, pointers.CompareAndSwap(shard, sv.pointer->version, manifest_key, /*fence=*/0));
+  CP_ASSIGN_OR_RETURN(r.after, pointers.CompareAndSwap(shard, sv.pointer->version, manifest_key, lease.fence));
   if (queue != nullptr) {
     pipeline::DeltaMessage trigger;
     trigger.shard = shard;
@@ -167,6 +173,22 @@ Result<RollbackResult> Rollback(pipeline::ObjectStore* objects, pipeline::KvStor
     CP_RETURN_IF_ERROR(queue->Send(send).status().WithContext(where + ": pointer moved to version " +
                                                               std::to_string(r.after.version) + ", trigger"));
     r.triggered = true;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<RollbackResult> Rollback(pipeline::ObjectStore* objects, pipeline::KvStore* kv, pipeline::Queue* queue,
+                                const pipeline::Clock* clock, const ShardId& shard, const std::string& manifest_key) {
+  CP_RETURN_IF_ERROR(pipeline::ValidateShardId(shard));
+  pipeline::LeaseTable leases(kv, clock);
+  CP_ASSIGN_OR_RETURN(pipeline::Lease lease, leases.Acquire(shard, "rollback-" + pipeline::NewUuid()));
+  auto r = RollbackLeased(objects, kv, queue, clock, shard, manifest_key, lease);
+  Status released = leases.Release(lease);
+  if (r.ok() && !released.ok()) {
+    return released.WithContext("rollback " + shard.ToString() + ": done (pointer version " +
+                                std::to_string(r->after.version) + "), but releasing the lease");
   }
   return r;
 }

@@ -12,6 +12,7 @@
 
 #include "chromapact/store/hnsw_segment.h"
 #include "store/hnsw_math.h"
+#include "store/simd_distance.h"
 
 namespace chromapact::store {
 
@@ -21,6 +22,21 @@ using HnswGraph = hnswlib::HierarchicalNSW<float>;
 // (the prefetch of datal[j + 1]) while it allocates only `size * level + 1` bytes; upper-level link
 // lists therefore get this many zeroed bytes of slack (found by fuzz/store/hnsw_files_fuzz.cpp + ASan).
 constexpr size_t kLinkListSlack = sizeof(uint32_t);
+
+// hnswlib's space over a distance kernel chosen for this CPU at run time (simd_distance.h): squared
+// L2 for l2, 1 - dot for ip and cosine (normalised vectors), as hnswlib's L2Space /
+// InnerProductSpace define them.
+class KernelSpace final : public hnswlib::SpaceInterface<float> {
+ public:
+  KernelSpace(size_t dim, internal::DistanceFn fn) : dim_(dim), fn_(fn) {}
+  size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return fn_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  size_t dim_;
+  internal::DistanceFn fn_;
+};
 
 class HnswIndex final : public HnswSegment {
  public:

@@ -19,5 +19,6 @@ void AddLeaseCommand(CLI::App* app, Context* ctx);     // lease release COLLECTI
 void AddServeCommand(CLI::App* app, Context* ctx);     // serve [--host H] [--port P]: Chroma's REST API
 void AddVersionsCommand(CLI::App* app, Context* ctx);  // versions COLLECTION [--shard N]
 void AddRollbackCommand(CLI::App* app, Context* ctx);  // rollback COLLECTION (--to KEY | --version N)
+void AddGcCommand(CLI::App* app, Context* ctx);        // gc COLLECTION [--keep N] [--min-age-ms MS] [--dry-run]
 
 }  // namespace chromapact::cli

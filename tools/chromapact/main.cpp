@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   chromapact::cli::AddServeCommand(&app, &ctx);
   chromapact::cli::AddVersionsCommand(&app, &ctx);
   chromapact::cli::AddRollbackCommand(&app, &ctx);
+  chromapact::cli::AddGcCommand(&app, &ctx);
 
   chromapact::cli::SmokeOptions smoke;
   CLI::App* smoke_cmd = app.add_subcommand(

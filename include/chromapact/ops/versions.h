@@ -69,8 +69,9 @@ struct RollbackResult {
   bool triggered = false;    // a trigger was sent so the compactor applies the log after the target
 };
 
-// Points the shard back at the complete version `manifest_key` (a compare-and-swap from the pointer
-// as read, like any commit: the fence recorded is 0), then, with `queue` non-null, sends the shard a
+// Under the shard's compaction lease (so no GC deletes the target meanwhile, ops/gc.h, and no
+// compactor works on the shard), points the shard back at the complete version `manifest_key` (a
+// compare-and-swap from the pointer as read, like any commit, recording the lease's fence), then, with `queue` non-null, sends the shard a
 // trigger (pipeline/delta_message.h, log_position 0). The next compaction cycle rebuilds from the
 // target and applies the whole log after its log_position again, so nothing acknowledged is lost;
 // queries move to it when they next read the pointer. Checked first, changing nothing when they
@@ -78,8 +79,9 @@ struct RollbackResult {
 // file present (kNotFound naming what is missing); it is not already current (kAlreadyExists); the
 // log after its log_position up to the current version's is all still there — entries and void
 // markers, none removed by GC (kPreconditionFailed "log entry N ... is gone").
-// Errors: those; kPreconditionFailed "pointer ... moved" when a compactor committed meanwhile (run
-// it again); ObjectStore / KvStore / Queue errors (after a Queue error the pointer has moved).
+// Errors: those; kPreconditionFailed "lease ... is held" when a compactor or GC holds the lease
+// (run it again later, or `chromapact lease release --force` a stuck one); kPreconditionFailed
+// "pointer ... moved" when a compactor committed meanwhile; ObjectStore / KvStore / Queue errors (after a Queue error the pointer has moved).
 Result<RollbackResult> Rollback(pipeline::ObjectStore* objects, pipeline::KvStore* kv, pipeline::Queue* queue,
                                 const pipeline::Clock* clock, const pipeline::ShardId& shard,
                                 const std::string& manifest_key);

@@ -410,5 +410,39 @@ TEST_F(OpsCliTest, RedriveMovesEveryDeadLetterBackOnce) {
   EXPECT_EQ(group_a.back(), report.dump());
 }
 
+TEST_F(OpsCliTest, VersionsAndGcReportAndNeverDeleteYoungVersions) {
+  Seams s = NewSeams(CreateFifoQueue("ops-gc-q"));
+  const ShardId shard{"ops-gc", 0};
+  Model model;
+  for (int i = 0; i < 3; ++i) {
+    Produce(&s, shard, Op(codec::DeltaOp::kUpsert, {"g" + std::to_string(i)}, i), &model);
+    Compact(&s, shard.collection, 1, "gc" + std::to_string(i));
+  }
+  Produce(&s, shard, Op(codec::DeltaOp::kDelete, {"g0"}), &model);
+  nlohmann::json v = CliJson({"versions", "ops-gc"});
+  ASSERT_EQ(v["shards"][0]["versions"].size(), 3u) << v.dump();
+  EXPECT_EQ(v["shards"][0]["versions"][2]["current"], true) << v.dump();
+  // The CLI's clock is the wall clock and S3 stamped every object just now: all of it is young,
+  // so neither a dry run nor a real run deletes anything, whatever --keep says.
+  nlohmann::json dry = CliJson({"gc", "ops-gc", "--dry-run", "--keep", "1"});
+  ASSERT_EQ(dry["shards"].size(), 1u) << dry.dump();
+  const auto& d = dry["shards"][0];
+  EXPECT_EQ(d["dry_run"], true);
+  EXPECT_EQ(d["retained"].size(), 3u) << d.dump();
+  EXPECT_TRUE(d["deleted_versions"].empty()) << d.dump();
+  EXPECT_EQ(d["log_entries_deleted"], 0);
+  EXPECT_EQ(d["log_cut"], 1);
+  CommandRun text = Cli({"gc", "ops-gc", "--keep", "1"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("deleted 0 snapshot objects"), std::string::npos) << text.out;
+  CommandRun unsafe = Cli({"gc", "ops-gc", "--min-age-ms", "1000"});
+  EXPECT_EQ(unsafe.exit_code, 1);
+  EXPECT_NE(unsafe.err.find("min_age_ms"), std::string::npos) << unsafe.err;
+  nlohmann::json after = CliJson({"versions", "ops-gc"});
+  EXPECT_EQ(after["shards"][0]["versions"], v["shards"][0]["versions"]);
+  Compact(&s, shard.collection, 1, "gc-last");
+  ExpectSnapshotEquals(&s, &clock_, shard, model.Live());
+}
+
 }  // namespace
 }  // namespace chromapact::pipeline::fixture

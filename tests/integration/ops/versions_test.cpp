@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "chromapact/pipeline/compactor.h"
+#include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
 #include "support/pipeline_fixture.h"
@@ -192,11 +193,19 @@ TEST_F(VersionsTest, ACompactionBuiltOnTheOldPointerCannotUndoARollback) {
   ops::ShardVersions sv = ThreeVersions(shard);
   ASSERT_EQ(sv.versions.size(), 3u);
   Produce(&seams_, shard, Op(codec::DeltaOp::kUpsert, {"e"}, 4), &model_);
-  // A compactor that built on version 3 and uploaded its version; the rollback lands before its CAS.
+  // A compactor that built on version 3 and uploaded its version holds the lease: a rollback is
+  // refused. The operator breaks the lease (`lease release --force`) and rolls back before the
+  // compactor's CAS.
   CompactorOptions o = Options("slow", 60000);
   bool rolled_back = false;
   o.step_hook = [&](std::string_view step) -> Status {
     if (step == kCompactStepUploaded && !rolled_back) {
+      auto held = ops::Rollback(seams_.objects.get(), seams_.kv.get(), nullptr, &clock_, shard,
+                                sv.versions[0].manifest_key);
+      EXPECT_EQ(held.status().code(), StatusCode::kPreconditionFailed) << held.status().ToString();
+      EXPECT_NE(held.status().message().find("held"), std::string::npos) << held.status().message();
+      LeaseTable leases(seams_.kv.get(), &clock_);
+      EXPECT_TRUE(leases.ForceRelease(shard).ok());
       auto r = ops::Rollback(seams_.objects.get(), seams_.kv.get(), nullptr, &clock_, shard,
                              sv.versions[0].manifest_key);
       EXPECT_TRUE(r.ok()) << r.status().ToString();
