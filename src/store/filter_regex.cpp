@@ -57,6 +57,10 @@ class Translator {
         stack_.pop_back();
         out_.ecmascript += L')';
         ++i_;
+      } else if (c == L'{') {
+        CP_RETURN_IF_ERROR(CheckRepetitionCounts());
+        Emit(c);
+        ++i_;
       } else if (c == L'.') {
         out_.ecmascript += flags_.dot_all ? L"[\\s\\S]" : L"[^\\n]";
         ++i_;
@@ -70,6 +74,26 @@ class Translator {
 
  private:
   Status Error(const std::string& what) { return InvalidArgument(what + " at offset " + std::to_string(i_)); }
+
+  // At a '{': a counted repetition {n}, {n,} or {n,m} may not count past kMaxRegexRepetition
+  // (std::regex's compiler overflows a long on huge counts and expands every count into states).
+  // Anything else after '{' is left to std::regex as before.
+  Status CheckRepetitionCounts() {
+    size_t j = i_ + 1;
+    for (int part = 0; part < 2; ++part) {
+      size_t digits = 0;
+      uint64_t value = 0;
+      for (; j < p_.size() && p_[j] >= L'0' && p_[j] <= L'9'; ++j, ++digits) {
+        if (value <= kMaxRegexRepetition) value = value * 10 + static_cast<uint64_t>(p_[j] - L'0');
+      }
+      if (value > kMaxRegexRepetition) {
+        return Error("$regex: repetition count over " + std::to_string(kMaxRegexRepetition));
+      }
+      if (j >= p_.size() || p_[j] != L',') break;
+      ++j;
+    }
+    return Status::Ok();
+  }
 
   // A literal outside a class.
   void Emit(wchar_t c) {

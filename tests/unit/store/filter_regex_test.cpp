@@ -3,15 +3,36 @@
 // std::regex_search over the translated pattern (the matcher it replaced) on many pattern/text pairs.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "chromapact/store/filter.h"
+#include "store/filter_regex.h"
 #include "store/filter_regex_match.h"
 
 namespace chromapact::store::internal {
 namespace {
+
+// Counted repetitions are capped (kMaxRegexRepetition): a 20-digit count made libstdc++'s regex
+// compiler overflow a signed long (UBSan, found by fuzz/store/where_fuzz.cpp).
+TEST(ChromaRegexTest, RepetitionCountsAboveTheCapAreRefused) {
+  for (const char* ok : {"a{1000}", "a{2,1000}", "a{0,}", "(ab){3}x", "a{1000,}"}) {
+    EXPECT_TRUE(TranslateChromaRegex(ok).ok()) << ok;
+    EXPECT_TRUE(CompileChromaRegex(ok).ok()) << ok;
+  }
+  for (const char* bad : {"a{1001}", "a{2,1001}", "a{1001,}", "(((\\\\////?{2222222222222222222222222}",
+                          "a{00000000000000000000001001}", "x{99999999999999999999999999999999,1}"}) {
+    auto r = TranslateChromaRegex(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("repetition count over 1000"), std::string::npos) << r.status().message();
+  }
+  auto filter = CompileWhereDocument(nlohmann::json{{"$regex", "b{12345678901234567890}"}});
+  EXPECT_EQ(filter.status().code(), StatusCode::kInvalidArgument) << filter.status().ToString();
+}
 
 // "text" for a case-sensitive literal, "~text" for an ASCII-folded one.
 std::vector<std::wstring> Literals(const std::string& pattern) {
