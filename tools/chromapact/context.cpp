@@ -113,6 +113,13 @@ Result<std::string> Context::Scratch(const std::string& what) {
   return dir;
 }
 
+std::vector<int> Context::ShardsOrAll(const std::vector<int>& chosen) const {
+  if (!chosen.empty()) return chosen;
+  std::vector<int> all;
+  for (int s = 0; s < shards; ++s) all.push_back(s);
+  return all;
+}
+
 Context::~Context() {
   std::error_code ec;
   for (const auto& d : scratch_) std::filesystem::remove_all(d, ec);

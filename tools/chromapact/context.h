@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,8 @@ struct Context {
   // non-null also Scratch(what) into *scratch (transfers). Errors: theirs.
   Status Connect(pipeline::ObjectStore** objects, pipeline::KvStore** kv, const std::string& what = "",
                  std::string* scratch = nullptr);
+  // `chosen` (a command's repeated --shard), or every shard 0 .. shards-1 when none was given.
+  std::vector<int> ShardsOrAll(const std::vector<int>& chosen) const;
   // A fresh scratch folder (removed by the destructor unless --work-dir was given).
   Result<std::string> Scratch(const std::string& what);
 

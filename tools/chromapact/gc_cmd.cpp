@@ -50,9 +50,7 @@ void AddGcCommand(CLI::App* app, Context* ctx) {
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
     ExitOnError("gc", ctx->Connect(&objects, &kv));
-    if (shards->empty()) {
-      for (int s = 0; s < ctx->shards; ++s) shards->push_back(s);
-    }
+    *shards = ctx->ShardsOrAll(*shards);
     nlohmann::json doc = nlohmann::json::array();
     for (int s : *shards) {
       auto r = ops::CollectGarbage(objects, kv, &ctx->clock, {*collection, s}, *options);

@@ -24,9 +24,7 @@ void AddLeaseCommand(CLI::App* app, Context* ctx) {
     }
     auto kv = ctx->Kv();
     ExitOnError("lease release", kv.status());
-    if (shards->empty()) {
-      for (int s = 0; s < ctx->shards; ++s) shards->push_back(s);
-    }
+    *shards = ctx->ShardsOrAll(*shards);
     pipeline::LeaseTable leases(*kv, &ctx->clock);
     nlohmann::json doc = nlohmann::json::array();
     for (int s : *shards) {

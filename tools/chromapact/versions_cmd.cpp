@@ -40,9 +40,7 @@ void AddVersionsCommand(CLI::App* app, Context* ctx) {
     pipeline::ObjectStore* objects = nullptr;
     pipeline::KvStore* kv = nullptr;
     ExitOnError("versions", ctx->Connect(&objects, &kv));
-    if (shards->empty()) {
-      for (int s = 0; s < ctx->shards; ++s) shards->push_back(s);
-    }
+    *shards = ctx->ShardsOrAll(*shards);
     nlohmann::json doc = nlohmann::json::array();
     for (int s : *shards) {
       auto sv = ops::ListVersions(objects, kv, &ctx->clock, {*collection, s});

@@ -43,10 +43,8 @@
 // for its whole duration, so no compactor of this deployment builds a version while GC works and two
 // GC runs never overlap; it heartbeats (HeartbeatIfDue) before every delete request and releases
 // the lease at the end, on success and on error. A held lease fails the run with the lease's
-// kPreconditionFailed error and nothing deleted (retry later). ops::Rollback does not take the lease
-// today, which leaves a window: a rollback that checked its target before GC deleted that target's
-// manifest and moved the pointer after it. Per-version pointer re-reads narrow it; only the lease
-// closes it.
+// kPreconditionFailed error and nothing deleted (retry later). ops::Rollback takes the same lease,
+// so a rollback can never point at a version this run is deleting.
 //
 // Crash safety: a run that stops anywhere (crash, error, hook) has deleted only objects nothing
 // retained needs, in an order that never leaves a manifest without its files; a later run finishes

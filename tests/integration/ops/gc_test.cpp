@@ -17,6 +17,7 @@
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
+#include "ops_fixture.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline::fixture {
@@ -24,18 +25,9 @@ namespace {
 
 constexpr int64_t kHour = 3600000;
 
-class GcTest : public PipelineMotoTest {
+class GcTest : public OpsTest {
  protected:
-  void SetUp() override {
-    PipelineMotoTest::SetUp();
-    queue_url_ = CreateFifoQueue("gc-" + std::to_string(++n_));
-    seams_ = NewSeams(queue_url_);
-  }
-  void Compact(const ShardId& shard) {
-    Compactor c(seams_.kv.get(), seams_.objects.get(), seams_.queue.get(), &clock_, Options("gc", 60000));
-    CycleResult r = c.RunCycle(shard, {});
-    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  }
+  GcTest() : OpsTest(SystemClock::Default()->NowMs()) {}
   // `versions` compacted versions of `shard` (version i has log_position i), then one more write
   // that is only in the log, and an unfinished upload "<versions + 1>-dead/".
   void Build(const ShardId& shard, int versions, Model* model) {
@@ -139,10 +131,6 @@ class GcTest : public PipelineMotoTest {
     }
   }
 
-  static inline int n_ = 0;
-  ManualClock clock_{SystemClock::Default()->NowMs()};
-  std::string queue_url_;
-  Seams seams_;
 };
 
 TEST_F(GcTest, RefusesUnsafeOptions) {

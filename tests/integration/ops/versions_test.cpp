@@ -12,23 +12,15 @@
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
+#include "ops_fixture.h"
 #include "support/pipeline_fixture.h"
 
 namespace chromapact::pipeline::fixture {
 namespace {
 
-class VersionsTest : public PipelineMotoTest {
+class VersionsTest : public OpsTest {
  protected:
-  void SetUp() override {
-    PipelineMotoTest::SetUp();
-    queue_url_ = CreateFifoQueue("versions-" + std::to_string(++n_));
-    seams_ = NewSeams(queue_url_);
-  }
-  void Compact(const ShardId& shard) {
-    Compactor c(seams_.kv.get(), seams_.objects.get(), seams_.queue.get(), &clock_, Options("v", 60000));
-    CycleResult r = c.RunCycle(shard, {});
-    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  }
+  VersionsTest() : OpsTest(1'765'000'000'000) {}
   // Three compacted versions of `shard`, each after one more write; returns their listing.
   ops::ShardVersions ThreeVersions(const ShardId& shard) {
     Produce(&seams_, shard, Op(codec::DeltaOp::kAdd, {"a", "b", "c"}, 1), &model_);
@@ -71,10 +63,6 @@ class VersionsTest : public PipelineMotoTest {
     return p.ok() ? *p : std::nullopt;
   }
 
-  static inline int n_ = 0;
-  ManualClock clock_{1'765'000'000'000};
-  std::string queue_url_;
-  Seams seams_;
   Model model_;
   std::unique_ptr<PointerTable> pointers_;
   std::unique_ptr<PointerCache> cache_;
