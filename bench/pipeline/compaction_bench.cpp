@@ -141,6 +141,7 @@ class Writer {
 // The cycles that brought the current version to `target`, phases and bytes summed over them.
 struct Cycles {
   int cycles = 0;
+  int majors = 0;  // cycles that rewrote the HNSW files
   uint64_t applied = 0;
   pl::CycleResult sum;
 };
@@ -177,6 +178,9 @@ Cycles RunUntil(pl::Compactor* compactor, const pl::ShardId& shard, uint64_t tar
     out.sum.bytes_deltas += r.bytes_deltas;
     out.sum.bytes_downloaded += r.bytes_downloaded;
     out.sum.bytes_uploaded += r.bytes_uploaded;
+    out.sum.bytes_snapshot += r.bytes_snapshot;  // what whole uploads of every version would move
+    out.sum.objects_uploaded += r.objects_uploaded;
+    out.majors += r.major ? 1 : 0;
   }
   return out;
 }
@@ -253,7 +257,8 @@ int main(int argc, char** argv) {
       "base_ms,"
       "merge_ms,open_ms,fetch_ms,decode_ms,apply_ms,hole_wait_ms,persist_ms,upload_ms,commit_ms,delete_ms,"
       "release_ms,produce_ms,bytes_deltas,bytes_downloaded,bytes_uploaded,messages_per_min,records_per_s,"
-      "bare_hnsw_ms,ratio_total,ratio_apply\n");
+      "bare_hnsw_ms,ratio_total,ratio_apply,chunk_bytes,major_tail_records,majors,bytes_snapshot,"
+      "objects_uploaded,upload_fraction\n");
   std::fflush(stdout);
   for (int64_t size : sizes) {
     const std::string coll = "bench" + std::to_string(size);
@@ -271,6 +276,10 @@ int main(int argc, char** argv) {
     o.collection.dimension = kDim;
     const char* compact_log = std::getenv("COMPACT_LOG");  // "0": keep the whole log (the earlier behaviour)
     o.compact_log = !(compact_log && std::string(compact_log) == "0");
+    // CHUNK_BYTES (0: whole files) and MAJOR_TAIL_RECORDS (0: every cycle rewrites the HNSW files);
+    // both 0 is the whole-snapshot cycle of the code before base + tail versions.
+    if (const char* v = std::getenv("CHUNK_BYTES")) o.chunk_bytes = std::stoull(v);
+    if (const char* v = std::getenv("MAJOR_TAIL_RECORDS")) o.major_tail_records = std::stoull(v);
     pl::Compactor compactor(kv.get(), objects.get(), queue.get(), pl::SystemClock::Default(), o);
     Writer writer(kv.get(), objects.get(), queue.get(), coll);
     int64_t measured = 0;
@@ -317,10 +326,13 @@ int main(int argc, char** argv) {
       const double bare_ms = med([](const Rep& r) { return r.bare_ms; });
       const long long apply = phase(&pl::CyclePhases::apply_ms);
       const double secs = static_cast<double>(total) / 1000.0;
+      // Bytes uploaded as a fraction of what whole-snapshot cycles would have uploaded.
+      const unsigned long long uploaded = med([](const Rep& r) { return r.cycles.sum.bytes_uploaded; });
+      const unsigned long long snapshot_bytes = med([](const Rep& r) { return r.cycles.sum.bytes_snapshot; });
       std::printf(
           "%lld,%lld,%zu,%d,%zu,%d,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%"
           "lld,%lld,"
-          "%lld,%llu,%llu,%llu,%.1f,%.1f,%.1f,%.2f,%.2f\n",
+          "%lld,%llu,%llu,%llu,%.1f,%.1f,%.1f,%.2f,%.2f,%llu,%llu,%d,%llu,%llu,%.4f\n",
           static_cast<long long>(size), static_cast<long long>(d), rows, reps, max_deltas,
           med([](const Rep& r) { return r.cycles.cycles; }), static_cast<long long>(total),
           phase(&pl::CyclePhases::lease_ms), phase(&pl::CyclePhases::list_ms),
@@ -337,7 +349,11 @@ int main(int argc, char** argv) {
           secs > 0 ? 60.0 * static_cast<double>(d) / secs : 0.0,
           secs > 0 ? static_cast<double>(d) * static_cast<double>(rows) / secs : 0.0, bare_ms,
           bare_ms > 0 ? static_cast<double>(total) / bare_ms : 0.0,
-          bare_ms > 0 ? static_cast<double>(apply) / bare_ms : 0.0);
+          bare_ms > 0 ? static_cast<double>(apply) / bare_ms : 0.0,
+          static_cast<unsigned long long>(o.chunk_bytes), static_cast<unsigned long long>(o.major_tail_records),
+          med([](const Rep& r) { return r.cycles.majors; }), snapshot_bytes,
+          static_cast<unsigned long long>(med([](const Rep& r) { return r.cycles.sum.objects_uploaded; })),
+          snapshot_bytes > 0 ? static_cast<double>(uploaded) / static_cast<double>(snapshot_bytes) : 0.0);
       std::fflush(stdout);
       std::fprintf(
           stderr,

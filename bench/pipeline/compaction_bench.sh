@@ -6,7 +6,9 @@
 # usage: bench/pipeline/compaction_bench.sh [SIZES=10000] [DELTAS=1,10,100] [REPS=3] [ROWS=100] [MAX_DELTAS=1000]
 # env: BUILD_DIR (default build-bench/ when it has the binary, else build/; configure it with
 #      -DCHROMAPACT_BENCH=ON -DCMAKE_BUILD_TYPE=Release and build bench_pipeline_compaction_bench),
-#      OUT (default bench/results/pipeline_compaction.csv).
+#      OUT (default bench/results/pipeline_compaction.csv), CHUNK_BYTES (snapshot chunk size, 0: whole
+#      files), MAJOR_TAIL_RECORDS (0: every cycle rewrites the HNSW files; both 0 = whole-snapshot
+#      cycles, the baseline of bench/pipeline/base_tail_bench.sh), COMPACT_LOG=0 (keep the whole log).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}

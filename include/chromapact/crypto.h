@@ -15,6 +15,21 @@ std::string Sha256(std::string_view data);
 std::string Sha256Hex(std::string_view data);
 // Lowercase hex SHA-256 of a file's bytes, read in 1 MiB blocks. Errors: kIOError naming the path.
 Result<std::string> Sha256HexOfFile(const std::string& path);
+// Incremental SHA-256: Update() any number of times, then HexDigest() once (64 lowercase hex).
+// Equal to Sha256Hex of the concatenated input. Not copyable; one per thread.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  std::string HexDigest();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // Raw 32-byte HMAC-SHA256 of `data` under `key`.
 std::string HmacSha256(std::string_view key, std::string_view data);
 // Raw 16-byte MD5 (used only where a protocol asks for it: S3 Content-MD5, Chroma migration hashes).

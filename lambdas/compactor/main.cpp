@@ -71,6 +71,17 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(int64_t max_records,
                       lambdas::EnvInt("CHROMAPACT_MAX_RECORDS", 1000000, 1, int64_t{1} << 40));
   c.compactor.max_records = static_cast<uint64_t>(max_records);
+  CP_ASSIGN_OR_RETURN(int64_t major_records, lambdas::EnvInt("CHROMAPACT_MAJOR_TAIL_RECORDS", 1000, 0, int64_t{1} << 40));
+  c.compactor.major_tail_records = static_cast<uint64_t>(major_records);
+  CP_ASSIGN_OR_RETURN(c.compactor.major_tail_age_ms,
+                      lambdas::EnvInt("CHROMAPACT_MAJOR_TAIL_AGE_MS", 15 * 60 * 1000, 0, int64_t{1} << 40));
+  CP_ASSIGN_OR_RETURN(int64_t chunk_bytes, lambdas::EnvInt("CHROMAPACT_CHUNK_BYTES",
+                                                           static_cast<int64_t>(pipeline::kDefaultChunkBytes), 0,
+                                                           int64_t{1} << 30));
+  if (chunk_bytes % 4096 != 0) {
+    return InvalidArgument("CHROMAPACT_CHUNK_BYTES: " + std::to_string(chunk_bytes) + " is not a multiple of 4096");
+  }
+  c.compactor.chunk_bytes = static_cast<uint64_t>(chunk_bytes);
   c.compactor.step_hook = lambdas::CrashHookFromEnvironment();  // test-only; none unless CHROMAPACT_CRASH_AT
   c.compactor.work_dir = lambdas::EnvOr("CHROMAPACT_CACHE_DIR", "/tmp/chromapact") + "/compactor";
   CP_ASSIGN_OR_RETURN(std::string ulid, codec::NewUlid());
@@ -89,6 +100,9 @@ nlohmann::json CycleJson(const pipeline::ShardId& shard, const pipeline::CycleRe
           {"version", r.new_version},
           {"log_position", r.log_position},
           {"applied", r.applied},
+          {"major", r.major},
+          {"bytes_uploaded", r.bytes_uploaded},
+          {"bytes_snapshot", r.bytes_snapshot},
           {"skipped", r.skipped.size()},
           {"rearmed", r.rearmed}};
 }

@@ -274,9 +274,30 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def cmd_snapshot(folder, want, last_seq):
+def join_chunks(folder, manifest, chunks_dir):
+    """Rebuilds each file of a chunked manifest from the chunk objects (named by their SHA-256)."""
+    cb = manifest.get("chunk_bytes", 0)
+    if not cb:
+        return
+    for entry in manifest["files"]:
+        path = os.path.join(folder, entry["path"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            for k, name in enumerate(entry["chunks"]):
+                with open(os.path.join(chunks_dir, name), "rb") as f:
+                    data = f.read()
+                if hashlib.sha256(data).hexdigest() != name:
+                    fail(f"chunk {name} of {entry['path']} does not hash to its name")
+                if len(data) != min(cb, entry["size"] - k * cb):
+                    fail(f"chunk {k} of {entry['path']} has {len(data)} bytes")
+                out.write(data)
+
+
+def cmd_snapshot(folder, want, last_seq, chunks_dir=None):
     with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
+    if chunks_dir:
+        join_chunks(folder, manifest, chunks_dir)
     total = 0
     for entry in manifest["files"]:
         path = os.path.join(folder, entry["path"])
@@ -293,7 +314,8 @@ def cmd_snapshot(folder, want, last_seq):
         fail(f"manifest covers the log to {manifest['log_position']} (skipped: {manifest.get('skipped')}), "
              f"expected all of it, to {last_seq}, nothing skipped")
     print(f"demo:   version {manifest['version']} of {manifest['collection']}#{manifest['shard']}: "
-          f"{len(manifest['files'])} files, {total / 1e6:.1f} MB, SHA-256 verified, "
+          f"{len(manifest['files'])} files ({sum(len(e.get('chunks', [])) for e in manifest['files'])} chunks), "
+          f"{total / 1e6:.1f} MB, SHA-256 verified, "
           f"{manifest['record_count']} records, log position {manifest['log_position']}")
 
 
@@ -379,7 +401,7 @@ def cmd_texts(producer_url, query_url, collection, seconds):
 
 def main(argv):
     commands = {"load": (cmd_load, 4), "count": (cmd_count, 4), "query": (cmd_query, 6),
-                "snapshot": (cmd_snapshot, 3), "oracle": (cmd_oracle, 3),
+                "snapshot": (cmd_snapshot, 4), "oracle": (cmd_oracle, 3),
                 "texts": (cmd_texts, 4)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)

@@ -2,6 +2,8 @@
 #include "chromapact/codec/manifest.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -69,9 +71,16 @@ Status Get(const nlohmann::json& j, const char* key, T* out) {
 }  // namespace
 
 Status ValidateManifest(const Manifest& m) {
-  if (m.format_version != kManifestFormatVersion) {
+  if (m.format_version != 2 && m.format_version != 3) {
     return NotSupported("manifest: format_version " + std::to_string(m.format_version) +
-                        " (this reader reads " + std::to_string(kManifestFormatVersion) + ")");
+                        " (this reader reads 2 and 3)");
+  }
+  if (m.chunk_bytes != 0) {
+    if (m.format_version < 3) return InvalidArgument("chunk_bytes: format_version 2 has no chunks");
+    if (m.chunk_bytes % 4096 != 0 || m.chunk_bytes > (uint64_t{1} << 30)) {
+      return InvalidArgument("chunk_bytes: " + std::to_string(m.chunk_bytes) +
+                             " is not a multiple of 4096 from 4096 to 1073741824");
+    }
   }
   if (m.collection.empty()) return InvalidArgument("collection: must not be empty");
   if (m.version == 0) return InvalidArgument("version: must be >= 1");
@@ -84,10 +93,25 @@ Status ValidateManifest(const Manifest& m) {
     CP_RETURN_IF_ERROR(CheckPath(m.files[i].path, field + ".path"));
     if (!IsLowerHex64(m.files[i].sha256))
       return InvalidArgument(field + ".sha256: expected 64 lowercase hex digits");
+    const uint64_t want = m.chunk_bytes == 0 ? 0 : ChunkCount(m.files[i].size, m.chunk_bytes);
+    if (m.files[i].chunks.size() != want) {
+      return InvalidArgument(field + ".chunks: " + std::to_string(m.files[i].chunks.size()) + " listed, " +
+                             std::to_string(want) + " expected for " + std::to_string(m.files[i].size) +
+                             " bytes in chunks of " + std::to_string(m.chunk_bytes));
+    }
+    for (size_t k = 0; k < m.files[i].chunks.size(); ++k) {
+      if (!IsLowerHex64(m.files[i].chunks[k])) {
+        return InvalidArgument(field + ".chunks[" + std::to_string(k) + "]: expected 64 lowercase hex digits");
+      }
+    }
     if (i > 0 && !(m.files[i - 1].path < m.files[i].path)) {
       return InvalidArgument(field + ".path: not sorted after files[" + std::to_string(i - 1) +
                              "] or duplicate (" + m.files[i].path + ")");
     }
+  }
+  if (m.base_log_position > m.log_position) {
+    return InvalidArgument("base_log_position: " + std::to_string(m.base_log_position) + " is past log_position " +
+                           std::to_string(m.log_position));
   }
   for (size_t i = 0; i < m.skipped.size(); ++i) {
     const std::string field = "skipped[" + std::to_string(i) + "]";
@@ -113,17 +137,23 @@ Result<std::string> EncodeManifest(const Manifest& m) {
   j["version"] = m.version;
   j["parent_version"] =
       m.parent_version ? nlohmann::ordered_json(*m.parent_version) : nlohmann::ordered_json(nullptr);
+  if (m.format_version >= 3) j["chunk_bytes"] = m.chunk_bytes;
   j["files"] = nlohmann::ordered_json::array();
   for (const auto& f : m.files) {
     nlohmann::ordered_json e;
     e["path"] = f.path;
     e["size"] = f.size;
     e["sha256"] = f.sha256;
+    if (m.chunk_bytes != 0) e["chunks"] = f.chunks;
     j["files"].push_back(std::move(e));
   }
   j["record_count"] = m.record_count;
   j["dimension"] = m.dimension;
   j["log_position"] = m.log_position;
+  if (m.format_version >= 3) {
+    j["base_log_position"] = m.base_log_position;
+    j["base_created_at_ms"] = m.base_created_at_ms;
+  }
   j["skipped"] = nlohmann::ordered_json::array();
   for (const auto& e : m.skipped) {
     nlohmann::ordered_json o;
@@ -146,9 +176,11 @@ Result<Manifest> DecodeManifest(std::string_view json_text) {
   if (!j.is_object()) return Corruption("manifest: top level is not an object");
   Manifest m;
   CP_RETURN_IF_ERROR(Get(j, "format_version", &m.format_version));
-  if (m.format_version != kManifestFormatVersion) {
+  if (m.format_version != 2 && m.format_version != 3) {
     return NotSupported("manifest: format_version " + std::to_string(m.format_version));
   }
+  const bool v3 = m.format_version >= 3;
+  if (v3) CP_RETURN_IF_ERROR(Get(j, "chunk_bytes", &m.chunk_bytes));
   CP_RETURN_IF_ERROR(Get(j, "collection", &m.collection));
   CP_RETURN_IF_ERROR(Get(j, "shard", &m.shard));
   CP_RETURN_IF_ERROR(Get(j, "version", &m.version));
@@ -167,12 +199,30 @@ Result<Manifest> DecodeManifest(std::string_view json_text) {
     Status st = Get(e, "path", &f.path);
     if (st.ok()) st = Get(e, "size", &f.size);
     if (st.ok()) st = Get(e, "sha256", &f.sha256);
+    if (st.ok() && m.chunk_bytes != 0) {
+      auto c = e.find("chunks");
+      if (c == e.end() || !c->is_array()) {
+        st = Corruption("manifest: \"chunks\" missing or not a list");
+      } else {
+        for (const auto& h : *c) {
+          if (!h.is_string()) {
+            st = Corruption("manifest: \"chunks\" holds a non-string");
+            break;
+          }
+          f.chunks.push_back(h.get<std::string>());
+        }
+      }
+    }
     if (!st.ok()) return st.WithContext("files[" + std::to_string(i) + "]");
     m.files.push_back(std::move(f));
   }
   CP_RETURN_IF_ERROR(Get(j, "record_count", &m.record_count));
   CP_RETURN_IF_ERROR(Get(j, "dimension", &m.dimension));
   CP_RETURN_IF_ERROR(Get(j, "log_position", &m.log_position));
+  if (v3) {
+    CP_RETURN_IF_ERROR(Get(j, "base_log_position", &m.base_log_position));
+    CP_RETURN_IF_ERROR(Get(j, "base_created_at_ms", &m.base_created_at_ms));
+  }
   auto skipped = j.find("skipped");
   if (skipped == j.end() || !skipped->is_array()) return Corruption("manifest: \"skipped\" missing or not a list");
   for (size_t i = 0; i < skipped->size(); ++i) {
@@ -186,12 +236,50 @@ Result<Manifest> DecodeManifest(std::string_view json_text) {
   }
   CP_RETURN_IF_ERROR(Get(j, "created_at_ms", &m.created_at_ms));
   CP_RETURN_IF_ERROR(Get(j, "writer_id", &m.writer_id));
+  if (!v3) {  // format 2: the HNSW files always held the whole version
+    m.base_log_position = m.log_position;
+    m.base_created_at_ms = m.created_at_ms;
+  }
   Status st = ValidateManifest(m);
   if (!st.ok()) return Corruption("manifest: " + st.message());
   return m;
 }
 
-Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir) {
+Result<ManifestFile> HashFile(const std::string& path, uint64_t chunk_bytes) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return IOError("manifest: cannot open " + path + " for hashing");
+  ManifestFile out;
+  Sha256Stream whole;
+  // Read in blocks of the chunk size (1 MiB without chunks; a large chunk size in 1 MiB pieces).
+  const size_t block = static_cast<size_t>(chunk_bytes == 0 ? (1u << 20) : std::min<uint64_t>(chunk_bytes, 1u << 20));
+  std::string buf(block, '\0');
+  std::unique_ptr<Sha256Stream> chunk;
+  uint64_t in_chunk = 0;
+  for (;;) {
+    size_t want = buf.size();
+    if (chunk_bytes != 0) want = static_cast<size_t>(std::min<uint64_t>(want, chunk_bytes - in_chunk));
+    const size_t n = std::fread(buf.data(), 1, want, f.get());
+    if (n == 0) break;
+    std::string_view piece(buf.data(), n);
+    whole.Update(piece);
+    out.size += n;
+    if (chunk_bytes == 0) continue;
+    if (!chunk) chunk = std::make_unique<Sha256Stream>();
+    chunk->Update(piece);
+    in_chunk += n;
+    if (in_chunk == chunk_bytes) {
+      out.chunks.push_back(chunk->HexDigest());
+      chunk.reset();
+      in_chunk = 0;
+    }
+  }
+  if (std::ferror(f.get())) return IOError("manifest: read error while hashing " + path);
+  if (chunk) out.chunks.push_back(chunk->HexDigest());
+  out.sha256 = whole.HexDigest();
+  return out;
+}
+
+Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir, uint64_t chunk_bytes) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return NotFound("manifest: directory " + dir + " does not exist");
   std::vector<ManifestFile> out;
@@ -205,11 +293,8 @@ Result<std::vector<ManifestFile>> HashDirectoryFiles(const std::string& dir) {
     std::string rel = it->path().lexically_relative(dir).generic_string();
     if (rel == kManifestFileName) continue;
     CP_RETURN_IF_ERROR(CheckPath(rel, "file " + rel));
-    ManifestFile f;
+    CP_ASSIGN_OR_RETURN(ManifestFile f, HashFile(it->path().string(), chunk_bytes));
     f.path = rel;
-    f.size = fs::file_size(it->path(), ec);
-    if (ec) return IOError("manifest: size of " + it->path().string() + ": " + ec.message());
-    CP_ASSIGN_OR_RETURN(f.sha256, Sha256HexOfFile(it->path().string()));
     out.push_back(std::move(f));
   }
   std::sort(out.begin(), out.end(),

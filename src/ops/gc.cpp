@@ -6,11 +6,13 @@
 #include <set>
 #include <tuple>
 
+#include "chromapact/codec/manifest.h"
 #include "chromapact/ops/collection_status.h"
 #include "chromapact/ops/versions.h"
 #include "chromapact/pipeline/collection_registry.h"
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/log.h"
+#include "chromapact/pipeline/snapshot.h"
 
 namespace chromapact::ops {
 namespace {
@@ -181,6 +183,8 @@ class Run {
       result_.bytes_deleted += v.bytes;
     }
 
+    CP_RETURN_IF_ERROR(CollectChunks(plan, now));
+
     // The log, in seq order, up to the cut and the first entry too young.
     if (plan.log_cut == 0) return result_;
     CP_ASSIGN_OR_RETURN(std::vector<pipeline::LogEntry> entries,
@@ -206,6 +210,41 @@ class Run {
       result_.log_deleted_through = doomed[end - 1].seq;
     }
     return result_;
+  }
+
+  // Chunks no retained manifest lists and older than min_age_ms (an upload at work, whose manifest
+  // is not there yet, writes only young ones; a compactor reuses only chunks of the pointer's
+  // version, which is retained). Runs after the versions' deletion, so a crash before it leaves
+  // chunks nothing lists, never a manifest without its chunks.
+  Status CollectChunks(const Plan& plan, int64_t now) {
+    std::set<std::string> referenced;
+    for (const GcRetained& v : plan.retained) {
+      CP_ASSIGN_OR_RETURN(std::string text, objects_->Get(v.manifest_key));
+      CP_ASSIGN_OR_RETURN(codec::Manifest m, codec::DecodeManifest(text));
+      for (const auto& f : m.files) referenced.insert(f.chunks.begin(), f.chunks.end());
+    }
+    const std::string prefix = pipeline::ChunkPrefix(shard_);
+    CP_ASSIGN_OR_RETURN(std::vector<pipeline::ObjectMeta> stored, objects_->List(prefix));
+    std::vector<const pipeline::ObjectMeta*> doomed;
+    for (const auto& o : stored) {
+      if (referenced.count(o.key.substr(prefix.size())) > 0) continue;
+      if (YoungAt(o.last_modified_ms, now, options_.min_age_ms)) continue;
+      doomed.push_back(&o);
+    }
+    if (doomed.empty()) return Status::Ok();
+    if (!options_.dry_run) CP_RETURN_IF_ERROR(CheckPointer(plan));
+    for (size_t i = 0; i < doomed.size(); i += kDeleteBatch) {
+      std::vector<std::string> keys;
+      uint64_t bytes = 0;
+      for (size_t j = i; j < std::min(doomed.size(), i + kDeleteBatch); ++j) {
+        keys.push_back(doomed[j]->key);
+        bytes += static_cast<uint64_t>(doomed[j]->size);
+      }
+      if (!options_.dry_run) CP_RETURN_IF_ERROR(Delete("chunks " + std::to_string(i / kDeleteBatch), keys));
+      result_.chunks_deleted += keys.size();
+      result_.chunk_bytes_deleted += bytes;
+    }
+    return Status::Ok();
   }
 
   // Every object still under `prefix`, in batches.
@@ -260,6 +299,8 @@ nlohmann::json ToJson(const GcResult& r) {
           {"deleted_unfinished", r.deleted_unfinished},
           {"objects_deleted", r.objects_deleted},
           {"bytes_deleted", r.bytes_deleted},
+          {"chunks_deleted", r.chunks_deleted},
+          {"chunk_bytes_deleted", r.chunk_bytes_deleted},
           {"log_entries_deleted", r.log_entries_deleted},
           {"log_bytes_deleted", r.log_bytes_deleted},
           {"log_cut", r.log_cut},

@@ -86,6 +86,7 @@ Result<ImportResult> ImportCollection(pipeline::ObjectStore* objects, pipeline::
     CP_ASSIGN_OR_RETURN(m.record_count, st->Count(o.collection));
     m.dimension = now.dimension ? static_cast<uint32_t>(*now.dimension) : 0;
     m.created_at_ms = clock->NowMs();
+    m.base_created_at_ms = m.created_at_ms;  // a major version: its HNSW files hold everything
     m.writer_id = o.writer_id + "." + ulid;
     store::PersistOptions persist;
     persist.purge_log = true;

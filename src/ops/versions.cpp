@@ -67,6 +67,7 @@ Result<ShardVersions> ListVersions(pipeline::ObjectStore* objects, pipeline::KvS
     if (path == codec::kManifestFileName) v.manifest_key = o.key;
     sizes[dir][path] = o.size;
   }
+  std::optional<std::map<std::string, int64_t>> chunk_sizes;  // sha256 -> size, listed when needed
   for (auto& [dir, v] : by_dir) {
     if (v.manifest_key.empty()) continue;
     CP_ASSIGN_OR_RETURN(std::string text, objects->Get(v.manifest_key));
@@ -80,10 +81,26 @@ Result<ShardVersions> ListVersions(pipeline::ObjectStore* objects, pipeline::KvS
     v.dimension = m->dimension;
     v.created_at_ms = m->created_at_ms;
     v.parent_version = m->parent_version;
+    v.base_log_position = m->base_log_position;
     v.files_present = true;
+    if (m->chunk_bytes != 0 && !chunk_sizes) {
+      const std::string chunks = pipeline::ChunkPrefix(shard);
+      CP_ASSIGN_OR_RETURN(std::vector<pipeline::ObjectMeta> stored, objects->List(chunks));
+      chunk_sizes.emplace();
+      for (const auto& o : stored) (*chunk_sizes)[o.key.substr(chunks.size())] = o.size;
+    }
     for (const auto& f : m->files) {
-      auto it = sizes[dir].find(f.path);
-      if (it == sizes[dir].end() || it->second != static_cast<int64_t>(f.size)) v.files_present = false;
+      v.snapshot_bytes += f.size;
+      if (m->chunk_bytes == 0) {
+        auto it = sizes[dir].find(f.path);
+        if (it == sizes[dir].end() || it->second != static_cast<int64_t>(f.size)) v.files_present = false;
+        continue;
+      }
+      for (size_t k = 0; k < f.chunks.size(); ++k) {
+        const uint64_t len = std::min<uint64_t>(m->chunk_bytes, f.size - k * m->chunk_bytes);
+        auto it = chunk_sizes->find(f.chunks[k]);
+        if (it == chunk_sizes->end() || it->second != static_cast<int64_t>(len)) v.files_present = false;
+      }
     }
     v.current = out.pointer && out.pointer->manifest_key == v.manifest_key;
   }
@@ -105,6 +122,8 @@ nlohmann::json ToJson(const ShardVersions& sv) {
                         {"complete", complete},
                         {"files_present", v.files_present},
                         {"log_position", v.log_position},
+                        {"base_log_position", v.base_log_position},
+                        {"snapshot_bytes", v.snapshot_bytes},
                         {"record_count", v.record_count},
                         {"dimension", v.dimension},
                         {"created_at", FormatUtcMs(v.created_at_ms)},

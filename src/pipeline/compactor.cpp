@@ -56,6 +56,37 @@ Status ResetDir(const std::string& dir) {
   return Status::Ok();
 }
 
+// The work copy of a base version: chroma.sqlite3 (and any SQLite side file) copied, since SQLite
+// changes it in place; every other file (the HNSW folder) hard-linked, since the Store only ever
+// replaces those by writing a new file and renaming it over (hnsw_files_write.inc), so a minor
+// cycle copies no HNSW bytes at all. manifest.json is left out. Falls back to a copy where the
+// file system refuses a link.
+Status LinkOrCopyBase(const std::string& base_dir, const std::string& work_dir) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(base_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path rel = it->path().lexically_relative(base_dir);
+    const fs::path to = fs::path(work_dir) / rel;
+    if (it->is_directory(ec)) {
+      fs::create_directories(to, ec);
+      if (ec) return IOError("compactor: create " + to.string() + ": " + ec.message());
+      continue;
+    }
+    if (rel == codec::kManifestFileName || !it->is_regular_file(ec)) continue;
+    fs::create_directories(to.parent_path(), ec);
+    if (ec) return IOError("compactor: create " + to.parent_path().string() + ": " + ec.message());
+    const bool sqlite = rel.filename().string().rfind(store::kSqliteFileName, 0) == 0;
+    if (!sqlite) {
+      fs::create_hard_link(it->path(), to, ec);
+      if (!ec) continue;
+      ec.clear();
+    }
+    fs::copy_file(it->path(), to, fs::copy_options::overwrite_existing, ec);
+    if (ec) return IOError("compactor: copy base " + rel.string() + ": " + ec.message());
+  }
+  if (ec) return IOError("compactor: list base " + base_dir + ": " + ec.message());
+  return Status::Ok();
+}
+
 // Deletes the receipts of `which`; marks the ones deleted as settled and returns their ids.
 std::vector<std::string> DeleteTriggers(Queue* queue, const std::vector<Trigger*>& which) {
   std::vector<std::string> receipts, deleted;
@@ -299,10 +330,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
                                   base->collection + "#" + std::to_string(base->shard)));
       }
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
-      std::error_code cec;
-      fs::copy(base_dir, work_dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing, cec);
-      if (cec) return abandon(IOError("compactor: copy base: " + cec.message()));
-      fs::remove(work_dir + "/" + codec::kManifestFileName, cec);
+      if (Status st = LinkOrCopyBase(base_dir, work_dir); !st.ok()) return abandon(st);
     } else {
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
     }
@@ -469,9 +497,16 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     manifest.record_count = *count;
     manifest.dimension = dim ? static_cast<uint32_t>(*dim) : 0;
     manifest.created_at_ms = clock_->NowMs();
+    auto tail = st->VectorTailRecords(shard.collection);
+    if (!tail.ok()) return abandon(tail.status());
+    const bool major = !base || options_.major_tail_records == 0 || *tail >= options_.major_tail_records ||
+                       manifest.created_at_ms - base->base_created_at_ms >= options_.major_tail_age_ms;
+    manifest.base_log_position = major ? new_pos : base->base_log_position;
+    manifest.base_created_at_ms = major ? manifest.created_at_ms : base->base_created_at_ms;
     store::PersistOptions persist;
     persist.purge_log = options_.compact_log;  // log rows both segments contain: ~40% of the bytes
     persist.vacuum = options_.compact_log;     // the purged pages leave the file
+    persist.vectors = major;
     if (Status s = st->Persist(persist); !s.ok()) return abandon(s.WithContext("compactor: persist"));
     st.reset();  // closes SQLite: the directory is final
     r.phases.persist_ms += SteadyMs() - t;
@@ -483,15 +518,22 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     if (!writer_ulid.ok()) return abandon(writer_ulid.status());
     manifest.writer_id = options_.writer_id + "." + *writer_ulid;
     Status hook_status;
-    auto pub = PublishSnapshot(objects_, shard, work_dir, &manifest, [&](uint64_t files_done) -> Status {
-      if (files_done != 1) return renew("uploaded file " + std::to_string(files_done));
+    PublishOptions publish;
+    publish.chunk_bytes = options_.chunk_bytes;
+    publish.known = base ? &*base : nullptr;  // the pointer's version: GC keeps its chunks
+    publish.hook = [&](uint64_t done) -> Status {
+      if (done != 1) return renew("uploaded object " + std::to_string(done));
       hook_status = step(kCompactStepMidUpload);
       return hook_status;
-    });
+    };
+    auto pub = PublishSnapshot(objects_, shard, work_dir, &manifest, publish);
     r.phases.upload_ms += SteadyMs() - t;
     if (!hook_status.ok()) return finish(hook_status);
     if (!pub.ok()) return abandon(pub.status());
     r.bytes_uploaded += pub->bytes;
+    r.bytes_snapshot = pub->bytes_total;
+    r.objects_uploaded += pub->objects;
+    r.major = major;
     if (Status s = step(kCompactStepUploaded); !s.ok()) return finish(s);
 
     // Skipped entries are reported before the commit: a crash after it would leave no later cycle

@@ -1,16 +1,13 @@
+// Publishing a snapshot version (snapshot.h): chunks not stored yet, then manifest.json.
 #include "chromapact/pipeline/snapshot.h"
 
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <system_error>
+#include <set>
 
 #include "chromapact/crypto.h"
+#include "pipeline/snapshot_io.h"
 
 namespace chromapact::pipeline {
 namespace {
-
-namespace fs = std::filesystem;
 
 PutObjectOptions CreateOnly() {
   PutObjectOptions o;
@@ -28,11 +25,15 @@ Status AcceptExisting(ObjectStore* objects, const std::string& key, const std::s
   return Status::Ok();
 }
 
-Status WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  if (!out) return IOError("snapshot: cannot write " + path);
+// A chunk's key is its hash: an object already there is the same chunk unless its size says it is
+// damaged (a full GET to re-hash it would cost what the dedup saves).
+Status AcceptExistingChunk(ObjectStore* objects, const std::string& key, uint64_t size) {
+  auto head = objects->Head(key);
+  if (!head.ok()) return head.status().WithContext("snapshot: checking existing " + key);
+  if (static_cast<uint64_t>(head->size) != size) {
+    return {StatusCode::kAlreadyExists, "snapshot: chunk " + key + " exists with " + std::to_string(head->size) +
+                                            " bytes, not " + std::to_string(size)};
+  }
   return Status::Ok();
 }
 
@@ -43,27 +44,69 @@ std::string SnapshotPrefix(const ShardId& shard, uint64_t version, const std::st
          "-" + writer_id + "/";
 }
 
+std::string ChunkPrefix(const ShardId& shard) {
+  return "chunks/" + shard.collection + "/" + std::to_string(shard.shard) + "/";
+}
+
+std::string ChunkKey(const ShardId& shard, const std::string& sha256) { return ChunkPrefix(shard) + sha256; }
+
 Result<PublishStats> PublishSnapshot(ObjectStore* objects, const ShardId& shard, const std::string& dir,
-                                     codec::Manifest* manifest, const UploadHook& hook) {
+                                     codec::Manifest* manifest, const PublishOptions& options) {
   CP_RETURN_IF_ERROR(ValidateShardId(shard));
-  CP_ASSIGN_OR_RETURN(manifest->files, codec::HashDirectoryFiles(dir));
+  manifest->chunk_bytes = options.chunk_bytes;
+  CP_ASSIGN_OR_RETURN(manifest->files, codec::HashDirectoryFiles(dir, options.chunk_bytes));
   manifest->collection = shard.collection;
   manifest->shard = static_cast<uint32_t>(shard.shard);
   CP_ASSIGN_OR_RETURN(std::string manifest_text, codec::EncodeManifest(*manifest));
   const std::string prefix = SnapshotPrefix(shard, manifest->version, manifest->writer_id);
   PublishStats stats;
+  auto uploaded = [&](uint64_t bytes) -> Status {
+    stats.objects++;
+    stats.bytes += bytes;
+    return options.hook ? options.hook(stats.objects) : Status::Ok();
+  };
+  std::set<std::string> stored;  // chunks known to be in S3
+  if (options.known != nullptr && options.known->chunk_bytes != 0) {
+    for (const auto& f : options.known->files) stored.insert(f.chunks.begin(), f.chunks.end());
+  }
   for (const auto& f : manifest->files) {
-    const std::string key = prefix + f.path;
-    auto put = objects->PutFile(key, dir + "/" + f.path, CreateOnly());
-    if (!put.ok()) {
-      if (put.status().code() != StatusCode::kPreconditionFailed) {
-        return put.status().WithContext("snapshot: upload " + key);
-      }
-      CP_RETURN_IF_ERROR(AcceptExisting(objects, key, f.sha256));
-    }
     stats.files++;
-    stats.bytes += f.size;
-    if (hook) CP_RETURN_IF_ERROR(hook(stats.files));
+    stats.bytes_total += f.size;
+    const std::string path = dir + "/" + f.path;
+    if (options.chunk_bytes == 0) {
+      const std::string key = prefix + f.path;
+      auto put = objects->PutFile(key, path, CreateOnly());
+      if (!put.ok()) {
+        if (put.status().code() != StatusCode::kPreconditionFailed) {
+          return put.status().WithContext("snapshot: upload " + key);
+        }
+        CP_RETURN_IF_ERROR(AcceptExisting(objects, key, f.sha256));
+      }
+      CP_RETURN_IF_ERROR(uploaded(f.size));
+      continue;
+    }
+    CP_ASSIGN_OR_RETURN(internal::FileReader reader, internal::FileReader::Open(path));
+    for (size_t k = 0; k < f.chunks.size(); ++k) {
+      if (!stored.insert(f.chunks[k]).second) {
+        stats.chunks_reused++;
+        continue;
+      }
+      const uint64_t offset = k * options.chunk_bytes;
+      const uint64_t len = std::min<uint64_t>(options.chunk_bytes, f.size - offset);
+      CP_ASSIGN_OR_RETURN(std::string body, reader.Read(offset, len));
+      if (Sha256Hex(body) != f.chunks[k]) {
+        return Corruption("snapshot: " + f.path + " changed while it was published (chunk " + std::to_string(k) + ")");
+      }
+      const std::string key = ChunkKey(shard, f.chunks[k]);
+      auto put = objects->Put(key, body, CreateOnly());
+      if (!put.ok()) {
+        if (put.status().code() != StatusCode::kPreconditionFailed) {
+          return put.status().WithContext("snapshot: upload " + key);
+        }
+        CP_RETURN_IF_ERROR(AcceptExistingChunk(objects, key, len));
+      }
+      CP_RETURN_IF_ERROR(uploaded(len));
+    }
   }
   stats.manifest_key = prefix + codec::kManifestFileName;
   PutObjectOptions opts = CreateOnly();
@@ -77,59 +120,6 @@ Result<PublishStats> PublishSnapshot(ObjectStore* objects, const ShardId& shard,
   }
   stats.bytes += manifest_text.size();
   return stats;
-}
-
-Result<codec::Manifest> FetchSnapshot(ObjectStore* objects, const std::string& manifest_key,
-                                      const std::string& dir, FetchStats* stats) {
-  FetchStats local_stats;
-  FetchStats& st = stats ? *stats : local_stats;
-  st = FetchStats{};
-  auto text = objects->Get(manifest_key);
-  if (!text.ok()) return text.status().WithContext("snapshot: get " + manifest_key);
-  st.bytes_fetched += text->size();
-  CP_ASSIGN_OR_RETURN(codec::Manifest manifest, codec::DecodeManifest(*text));
-  const size_t cut = manifest_key.rfind('/');
-  const std::string prefix = cut == std::string::npos ? std::string() : manifest_key.substr(0, cut + 1);
-
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return IOError("snapshot: cannot create " + dir + ": " + ec.message());
-  // What is there now (a manifest.json left from an earlier fetch is not trusted: hash the files).
-  fs::remove(fs::path(dir) / codec::kManifestFileName, ec);
-  CP_ASSIGN_OR_RETURN(std::vector<codec::ManifestFile> have, codec::HashDirectoryFiles(dir));
-  codec::Manifest local;
-  local.files = std::move(have);
-  codec::ManifestDiff diff = codec::DiffManifests(local, manifest);
-  for (const auto& f : diff.removed) {
-    fs::remove(fs::path(dir) / f.path, ec);
-    if (ec) return IOError("snapshot: cannot remove " + f.path + ": " + ec.message());
-    st.files_removed++;
-  }
-  std::vector<codec::ManifestFile> fetch = diff.added;
-  fetch.insert(fetch.end(), diff.changed.begin(), diff.changed.end());
-  for (const auto& f : fetch) {
-    const fs::path target = fs::path(dir) / f.path;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) return IOError("snapshot: cannot create " + target.parent_path().string() + ": " + ec.message());
-    const std::string tmp = target.string() + ".part";
-    auto got = objects->GetToFile(prefix + f.path, tmp);
-    if (!got.ok()) return got.status().WithContext("snapshot: get " + prefix + f.path);
-    CP_ASSIGN_OR_RETURN(std::string sha, Sha256HexOfFile(tmp));
-    uint64_t size = fs::file_size(tmp, ec);
-    if (ec || size != f.size || sha != f.sha256) {
-      fs::remove(tmp, ec);
-      return Corruption("snapshot: " + prefix + f.path + ": downloaded " + std::to_string(size) +
-                        " bytes sha256 " + sha + ", manifest lists " + std::to_string(f.size) +
-                        " bytes sha256 " + f.sha256);
-    }
-    fs::rename(tmp, target, ec);
-    if (ec) return IOError("snapshot: cannot rename " + tmp + ": " + ec.message());
-    st.files_fetched++;
-    st.bytes_fetched += size;
-  }
-  st.files_reused = diff.unchanged.size();
-  CP_RETURN_IF_ERROR(WriteFile((fs::path(dir) / codec::kManifestFileName).string(), *text));
-  return manifest;
 }
 
 }  // namespace chromapact::pipeline

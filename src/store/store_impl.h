@@ -54,6 +54,7 @@ class StoreImpl final : public Store {
   Status Persist(const PersistOptions& options) override;
   const std::string& dir() const override { return dir_; }
   Result<int64_t> LastSeqId() const override { return LastLogSeqId(*db_); }
+  Result<uint64_t> VectorTailRecords(const std::string& collection) const override;
 
  private:
   // store_open.cpp

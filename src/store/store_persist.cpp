@@ -20,6 +20,7 @@ Status StoreImpl::Persist(const PersistOptions& options) {
     std::error_code ec;
     const bool missing = !fs::exists(folder / "header.bin", ec);
     if (!c->vectors_dirty && !missing && c->vector_persisted_seq >= c->applied_seq) continue;
+    if (!options.vectors && !missing) continue;  // minor: the files stay, the tail is replayed
     CP_RETURN_IF_ERROR(c->vectors->Save(folder.string()).WithContext("persist collection " + name));
     saved.push_back(c.get());
   }
@@ -29,6 +30,7 @@ Status StoreImpl::Persist(const PersistOptions& options) {
     CP_RETURN_IF_ERROR(WriteMaxSeqId(*db_, c->info.vector_segment_id, c->applied_seq));
     CP_RETURN_IF_ERROR(WriteMaxSeqId(*db_, c->info.metadata_segment_id, c->applied_seq));
   }
+  // (The METADATA segment's max_seq_id is written with every write: store_records.cpp.)
   if (options.purge_log) {
     int64_t min_seq = std::numeric_limits<int64_t>::max();
     for (auto& [name, c] : collections_) {
@@ -61,6 +63,14 @@ Status StoreImpl::Persist(const PersistOptions& options) {
     c->vector_persisted_seq = std::max(c->vector_persisted_seq, c->applied_seq);
   }
   return Status::Ok();
+}
+
+Result<uint64_t> StoreImpl::VectorTailRecords(const std::string& collection) const {
+  auto it = collections_.find(collection);
+  if (it == collections_.end()) return NotFound("collection " + collection + " does not exist");
+  const CollectionState& c = *it->second;
+  if (!c.vectors || c.applied_seq <= c.vector_persisted_seq) return uint64_t{0};
+  return static_cast<uint64_t>(c.applied_seq - c.vector_persisted_seq);
 }
 
 }  // namespace chromapact::store::internal

@@ -25,10 +25,10 @@ void PrintGc(const ops::GcResult& r) {
   }
   for (const auto& p : r.deleted_versions) std::printf("  %s version %s\n", would, p.c_str());
   for (const auto& p : r.deleted_unfinished) std::printf("  %s unfinished upload %s\n", would, p.c_str());
-  std::printf("  %s %" PRIu64 " snapshot objects (%" PRIu64 " bytes), %" PRIu64 " log entries (%" PRIu64
-              " bytes, through %" PRIu64 "); log cut at %" PRIu64 "\n",
-              would, r.objects_deleted, r.bytes_deleted, r.log_entries_deleted, r.log_bytes_deleted,
-              r.log_deleted_through, r.log_cut);
+  std::printf("  %s %" PRIu64 " snapshot objects (%" PRIu64 " bytes), %" PRIu64 " chunks (%" PRIu64
+              " bytes), %" PRIu64 " log entries (%" PRIu64 " bytes, through %" PRIu64 "); log cut at %" PRIu64 "\n",
+              would, r.objects_deleted, r.bytes_deleted, r.chunks_deleted, r.chunk_bytes_deleted,
+              r.log_entries_deleted, r.log_bytes_deleted, r.log_deleted_through, r.log_cut);
 }
 
 }  // namespace

@@ -21,10 +21,13 @@ void PrintVersions(const ops::ShardVersions& sv) {
                   v.version, v.writer_id.c_str(), v.objects, v.bytes, ops::FormatUtcMs(v.last_modified_ms).c_str());
       continue;
     }
-    std::printf("  %s %6" PRIu64 "  %-40s log_position %" PRIu64 ", %" PRIu64 " records, %" PRIu64
+    std::printf("  %s %6" PRIu64 "  %-40s log_position %" PRIu64 " (%s), %" PRIu64 " records, %" PRIu64
                 " bytes, created %s%s\n",
-                v.current ? "*" : " ", v.version, v.writer_id.c_str(), v.log_position, v.record_count, v.bytes,
-                ops::FormatUtcMs(v.created_at_ms).c_str(), v.files_present ? "" : "  FILES MISSING");
+                v.current ? "*" : " ", v.version, v.writer_id.c_str(), v.log_position,
+                v.base_log_position == v.log_position ? "major"
+                                                      : ("minor, HNSW at " + std::to_string(v.base_log_position)).c_str(),
+                v.record_count, v.snapshot_bytes, ops::FormatUtcMs(v.created_at_ms).c_str(),
+                v.files_present ? "" : "  FILES MISSING");
   }
 }
 

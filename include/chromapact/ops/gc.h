@@ -1,5 +1,5 @@
 // Garbage collection of a collection shard (`chromapact gc`): old snapshot versions, abandoned
-// uploads and the log entries no retained version needs. Layout: pipeline/snapshot.h (a version is
+// uploads, chunks and the log entries no retained version needs. Layout: pipeline/snapshot.h (a version is
 // every object under snapshots/<collection>/<shard>/<version>-<writer_id>/, manifest.json uploaded
 // last), pipeline/log.h (deltas/<collection>/<shard>/<seq>.cpd), ops/versions.h (ListVersions).
 //
@@ -21,6 +21,10 @@
 //   - every other complete version: its manifest.json FIRST, in its own request, so that a crash
 //     right after leaves a prefix that looks like an unfinished upload — never a manifest naming
 //     files that are gone — then its other files (S3 DeleteObjects, at most 1000 keys a request);
+//   - chunks (chunks/<collection>/<shard>/<sha256>, pipeline/snapshot.h) that no retained version's
+//     manifest lists and whose LastModified is older than `min_age_ms`, after the versions: a
+//     compactor uploads the chunks of its version before the manifest (young), and reuses without
+//     uploading only chunks of the pointer's version (retained); the lease keeps both apart anyway;
 //   - unfinished uploads (a prefix without manifest.json) whose newest object is older than
 //     `min_age_ms`: a compactor that died (or a GC that crashed half-way through a version). A
 //     younger one may be a compactor at work.
@@ -100,6 +104,8 @@ struct GcResult {
   std::vector<std::string> deleted_unfinished; // prefixes of unfinished uploads deleted
   uint64_t objects_deleted = 0;                // snapshot objects (both kinds above), manifests included
   uint64_t bytes_deleted = 0;                  // their size
+  uint64_t chunks_deleted = 0;                 // chunks/<collection>/<shard>/ objects no retained version lists
+  uint64_t chunk_bytes_deleted = 0;            // their size
   uint64_t log_entries_deleted = 0;
   uint64_t log_bytes_deleted = 0;
   // The log was cut at this position: entries <= log_cut were candidates (the smallest log_position
@@ -111,7 +117,7 @@ struct GcResult {
 };
 
 // Called with the name of the next delete request before it is sent ("version <prefix> manifest",
-// "version <prefix> files <n>", "unfinished <prefix> <n>", "log <n>"). A non-OK return stops the run
+// "version <prefix> files <n>", "unfinished <prefix> <n>", "chunks <n>", "log <n>"). A non-OK return stops the run
 // there (the lease is released, as on any error) and is returned: crash-point tests.
 using GcHook = std::function<Status(const std::string& step)>;
 
@@ -127,7 +133,8 @@ Result<GcResult> CollectGarbage(pipeline::ObjectStore* objects, pipeline::KvStor
 
 // {"collection", "shard", "dry_run", "pointer": {"version", "manifest_key"} | null, "retained":
 // [{"version", "manifest_key", "log_position", "current", "newest", "young"}], "deleted_versions",
-// "deleted_unfinished", "objects_deleted", "bytes_deleted", "log_entries_deleted", "log_bytes_deleted",
+// "deleted_unfinished", "objects_deleted", "bytes_deleted", "chunks_deleted", "chunk_bytes_deleted",
+// "log_entries_deleted", "log_bytes_deleted",
 // "log_cut", "log_deleted_through"}.
 nlohmann::json ToJson(const GcResult& result);
 

@@ -1,6 +1,8 @@
 // The snapshot versions of a collection shard as they sit in S3 (`chromapact versions`), and the way
 // back to one of them (`chromapact rollback`). Layout (pipeline/snapshot.h):
-//   snapshots/<collection>/<shard>/<version>-<writer_id>/...files...   manifest.json uploaded last
+//   snapshots/<collection>/<shard>/<version>-<writer_id>/manifest.json   uploaded last
+//   chunks/<collection>/<shard>/<sha256>                                 the files' chunks, shared
+//   (format 2, or chunk_bytes 0: the files themselves beside the manifest)
 // A prefix with a manifest.json is a complete version; one without is an upload that is unfinished
 // (a compactor at work) or abandoned (a compactor that died); a complete version the pointer never
 // named lost its compare-and-swap. Every version is "the shard's log applied in order up to its
@@ -40,7 +42,10 @@ struct VersionInfo {
   uint32_t dimension = 0;
   int64_t created_at_ms = 0;
   std::optional<uint64_t> parent_version;
-  // Every file the manifest lists is under the prefix with the manifest's size.
+  uint64_t base_log_position = 0;  // the log its HNSW files hold (== log_position: a major version)
+  uint64_t snapshot_bytes = 0;     // size of its files (the persist directory)
+  // Every chunk the manifest lists is under the shard's chunk prefix with its size (or, without
+  // chunks, every file under the version's prefix with the manifest's size).
   bool files_present = false;
 };
 
@@ -50,7 +55,8 @@ struct ShardVersions {
   std::vector<VersionInfo> versions;         // by version, then writer_id
 };
 
-// Lists the shard's versions: one listing of snapshots/<collection>/<shard>/, one GET per manifest.
+// Lists the shard's versions: one listing of snapshots/<collection>/<shard>/, one GET per manifest,
+// one listing of chunks/<collection>/<shard>/ when a manifest has chunks.
 // Errors: kInvalidArgument for a bad shard id; kCorruption naming the key for a manifest that does
 // not decode or belongs to another shard, or a malformed pointer; ObjectStore / KvStore errors.
 Result<ShardVersions> ListVersions(pipeline::ObjectStore* objects, pipeline::KvStore* kv, const pipeline::Clock* clock,
@@ -58,7 +64,8 @@ Result<ShardVersions> ListVersions(pipeline::ObjectStore* objects, pipeline::KvS
 
 // {"collection", "shard", "pointer": {"version", "manifest_key", "committed_at"} | null, "versions":
 // [{"version", "writer_id", "manifest_key" | null, "current", "complete", "files_present",
-// "log_position", "record_count", "dimension", "created_at", "parent_version", "objects", "bytes",
+// "log_position", "base_log_position", "snapshot_bytes", "record_count", "dimension", "created_at",
+// "parent_version", "objects", "bytes",
 // "last_modified"}]} (times ISO 8601 UTC).
 nlohmann::json ToJson(const ShardVersions& versions);
 

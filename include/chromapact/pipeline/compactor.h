@@ -41,6 +41,7 @@
 #include "chromapact/pipeline/object_store.h"
 #include "chromapact/pipeline/queue.h"
 #include "chromapact/pipeline/shard_id.h"
+#include "chromapact/pipeline/snapshot.h"
 #include "chromapact/status.h"
 #include "chromapact/store/store.h"
 
@@ -73,6 +74,16 @@ struct CompactorOptions {
   int64_t hole_timeout_ms = 30000;
   // Persist with store::PersistOptions purge_log + vacuum (log rows both segments contain).
   bool compact_log = true;
+  // Minor and major compaction (docs/design/chunks.md): a cycle rewrites the HNSW files (major)
+  // only when the records its base does not hold reach `major_tail_records`, when that base is
+  // older than `major_tail_age_ms` (by `clock`, from the manifest's base_created_at_ms), or for a
+  // shard's first version; otherwise (minor) it writes chroma.sqlite3 only and the tail stays in
+  // embeddings_queue, replayed on open by every reader (Chroma included). major_tail_records 0:
+  // every cycle is major. Chroma's own default sync_threshold is 1000.
+  uint64_t major_tail_records = 1000;
+  int64_t major_tail_age_ms = 15 * 60 * 1000;
+  // Chunk size of published versions (snapshot.h PublishOptions; 0: whole files).
+  uint64_t chunk_bytes = kDefaultChunkBytes;
   // Pointer CAS attempts (1 = no rebuild after a lost CAS).
   int max_commit_attempts = 3;
   // For a shard with no pointer yet: the collection is created with these options, overridden by
@@ -131,6 +142,9 @@ struct CycleResult {
   uint64_t bytes_deltas = 0;      // delta bytes fetched
   uint64_t bytes_downloaded = 0;  // snapshot bytes fetched (manifest included)
   uint64_t bytes_uploaded = 0;    // snapshot bytes uploaded (manifest included)
+  uint64_t bytes_snapshot = 0;    // bytes of the new version's files (what a whole upload moves)
+  uint64_t objects_uploaded = 0;  // chunks (or files) PUT for the new version
+  bool major = false;             // the new version rewrote the HNSW files
   int commit_attempts = 0;
   int64_t fence = 0;  // lease fence of this cycle
   // The message ids of `failures`.

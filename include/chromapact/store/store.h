@@ -153,6 +153,14 @@ struct PersistOptions {
   // VACUUM the database so the file shrinks (the same as `chroma utils vacuum`; schema and rows are
   // unchanged). Costs a rewrite of the live pages. Errors: kIOError naming the step.
   bool vacuum = false;
+  // Write the HNSW files of changed VECTOR segments and move max_seq_id[VECTOR] (a "major"
+  // persist). False (a "minor" persist): the HNSW folders and max_seq_id[VECTOR] stay as they are on
+  // disk; the records past it stay in embeddings_queue (a purge keeps them: it cuts below
+  // min(max_seq_id)), and every reader of the directory, this Store and Chroma alike, replays them
+  // into the index on open (docs/chroma-format.md "A reader must replay the log tail"; Chroma itself
+  // persists HNSW only every sync_threshold records). A segment whose folder does not exist yet is
+  // written anyway, so a directory always has its HNSW files once it has vectors.
+  bool vectors = true;
 };
 
 // Above this many matching records (or 10 x n_results if larger) a filtered query searches HNSW
@@ -231,6 +239,12 @@ class Store {
   // The persist directory and the last seq_id in embeddings_queue (0 when the log is empty).
   virtual const std::string& dir() const = 0;
   virtual Result<int64_t> LastSeqId() const = 0;
+
+  // How many log records of `collection` its VECTOR segment's files on disk do not hold: the last
+  // seq applied minus max_seq_id[VECTOR] as read at open or written by the last major Persist
+  // (0 for a collection without vectors). A minor Persist leaves it as it is; a major one makes it 0.
+  // Errors: kNotFound (no such collection).
+  virtual Result<uint64_t> VectorTailRecords(const std::string& collection) const = 0;
 };
 
 }  // namespace chromapact::store

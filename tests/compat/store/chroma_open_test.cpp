@@ -61,6 +61,15 @@ TEST(ChromaOpenTest, ChromaReadsWhatWeWrite) {
   tail.embeddings = Vectors(2, kDim, 11);
   tail.documents = {std::string("tail one"), std::string("tail two")};
   ASSERT_TRUE(store->Add("cos", tail).ok());
+  ASSERT_TRUE(store->Delete("euclid", std::vector<std::string>{"r20"}).ok());
+  // Persisted as a minor compaction leaves it: chroma.sqlite3 written and purged below the HNSW
+  // base, the HNSW files as the major persist above wrote them, the tail only in embeddings_queue.
+  PersistOptions minor;
+  minor.vectors = false;
+  minor.purge_log = true;
+  minor.vacuum = true;
+  ASSERT_TRUE(store->Persist(minor).ok());
+  ASSERT_GT(*store->VectorTailRecords("cos"), 0u);
 
   fs::copy(dir + "/ours", dir + "/chroma", fs::copy_options::recursive);
   ChromaOracle chroma(shared, dir + "/chroma");

@@ -283,6 +283,7 @@ TEST_F(TemplateTest, QueryMayOnlyReadSnapshotsTheLogPointersAndTheRegistry) {
                                                          "logs:CreateLogStream", "logs:PutLogEvents"}));
   EXPECT_EQ(ResourcesOf("QueryRole", "s3:GetObject"),
             (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/chunks/*"}}),
                                json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
   ExpectListsOnlyTheLog("QueryRole");
   // Pointers, the collection's configuration on COLL# (a log read before the first version), and
@@ -310,7 +311,8 @@ TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItemsAndVoidsLogEntriesC
   ExpectListsOnlyTheLog("CompactorRole");
   EXPECT_EQ(ResourcesOf("CompactorRole", "s3:GetObject"),
             (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}}),
-                               json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})}));
+                               json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/chunks/*"}})}));
   // Snapshots freely (their own conditions are the code's: create-only files, If-Match manifests),
   // the log only create-only (void markers).
   std::map<std::string, json> put_conditions;
@@ -321,9 +323,11 @@ TEST_F(TemplateTest, CompactorUsesOnlyItsLeaseAndPointerItemsAndVoidsLogEntriesC
   }
   EXPECT_EQ(put_conditions, (std::map<std::string, json>{
                                 {R"({"Fn::Sub":"${DataBucket.Arn}/deltas/*"})", CreateOnlyCondition()},
-                                {R"({"Fn::Sub":"${DataBucket.Arn}/snapshots/*"})", json()}}));
+                                {R"({"Fn::Sub":"${DataBucket.Arn}/snapshots/*"})", json()},
+                                {R"({"Fn::Sub":"${DataBucket.Arn}/chunks/*"})", json()}}));
   EXPECT_EQ(ResourcesOf("CompactorRole", "s3:AbortMultipartUpload"),
-            std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}})});
+            (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/chunks/*"}})}));
   // Re-arm triggers; skipped log entries reported to the DLQ (CHROMAPACT_DLQ_URL).
   EXPECT_EQ(ResourcesOf("CompactorRole", "sqs:SendMessage"),
             (std::vector<json>{json({{"Fn::GetAtt", {"DeltaQueue", "Arn"}}}),
@@ -364,6 +368,7 @@ TEST_F(TemplateTest, ApiMayWriteLikeTheProducerReadLikeTheQueryAndKeepTheRegistr
   // The query's reads.
   EXPECT_EQ(ResourcesOf("ApiRole", "s3:GetObject"),
             (std::vector<json>{json({{"Fn::Sub", "${DataBucket.Arn}/snapshots/*"}}),
+                               json({{"Fn::Sub", "${DataBucket.Arn}/chunks/*"}}),
                                json({{"Fn::Sub", "${DataBucket.Arn}/deltas/*"}})}));
   ExpectListsOnlyTheLog("ApiRole");
   EXPECT_EQ(ResourcesOf("ApiRole", "logs:PutLogEvents"), std::vector<json>{json({{"Fn::Sub", "${ApiLogGroup.Arn}"}})});

@@ -147,6 +147,12 @@ TEST_F(DemoScriptTest, RunsTheMainJobOnTheRealDataAndStopsEveryProcess) {
   ASSERT_TRUE(std::regex_search(r.output, probe, std::regex(R"(query: the vector of (\S+) )"))) << r.output;
   EXPECT_EQ(CountLines(r.output, "  1. " + probe[1].str() + "  distance 0.0000"), 1u) << r.output;
   EXPECT_EQ(CountLines(r.output, "found \"fiori\" by name and queried it"), 1u) << r.output;
+  // Versions, rollback (when the compactor made more than one version) and GC's plan.
+  EXPECT_EQ(CountLines(r.output, "chromapact versions, rollback and gc --dry-run against the stack"), 1u) << r.output;
+  EXPECT_EQ(CountLines(r.output, "the query bootstrap still counts 778") +
+                CountLines(r.output, "rollback not shown: fiori has a single version"),
+            1u)
+      << r.output;
   EXPECT_EQ(CountLines(r.output, "demo: all checks passed"), 1u) << r.output;
   const std::vector<int> pids = AnnouncedPids(r.output);
   EXPECT_GE(pids.size(), 5u) << r.output;  // moto + 3 emulators + chromapact serve (+ Chroma)

@@ -17,6 +17,7 @@
 #include "chromapact/pipeline/lease.h"
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
+#include "chromapact/pipeline/snapshot.h"
 #include "ops_fixture.h"
 #include "support/pipeline_fixture.h"
 
@@ -62,9 +63,30 @@ class GcTest : public OpsTest {
       for (const auto& e : *entries) out.push_back(e.seq);
     return out;
   }
+  // The chunk hashes stored for the shard, and those a manifest lists.
+  std::set<std::string> StoredChunks(const ShardId& shard) {
+    std::set<std::string> out;
+    auto listed = seams_.objects->List(ChunkPrefix(shard));
+    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+    if (listed.ok())
+      for (const auto& o : *listed) out.insert(o.key.substr(ChunkPrefix(shard).size()));
+    return out;
+  }
+  std::set<std::string> ListedChunks(const std::string& manifest_key) {
+    std::set<std::string> out;
+    auto text = seams_.objects->Get(manifest_key);
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    if (!text.ok()) return out;
+    auto m = codec::DecodeManifest(*text);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    if (m.ok())
+      for (const auto& f : m->files) out.insert(f.chunks.begin(), f.chunks.end());
+    return out;
+  }
   std::set<std::string> AllKeys(const std::string& collection) {
     std::set<std::string> out;
-    for (const std::string& prefix : {"snapshots/" + collection + "/", "deltas/" + collection + "/"}) {
+    for (const std::string& prefix :
+         {"snapshots/" + collection + "/", "deltas/" + collection + "/", "chunks/" + collection + "/"}) {
       auto listed = seams_.objects->List(prefix);
       EXPECT_TRUE(listed.ok()) << listed.status().ToString();
       if (listed.ok())
@@ -280,13 +302,15 @@ TEST_F(GcTest, ACrashAtEveryDeleteLeavesTheCollectionIntactAndTheNextRunFinishes
     EXPECT_EQ(Complete(shard), (std::vector<std::string>{complete[2]}));
     EXPECT_EQ(Versions(shard).versions.size(), 1u) << "a half-deleted version or the upload is left";
     EXPECT_EQ(LogSeqs(shard), (std::vector<uint64_t>{4}));
+    EXPECT_EQ(StoredChunks(shard), ListedChunks(complete[2])) << "chunks only the deleted versions listed are gone";
     ExpectIntact(shard, model);
     Compact(shard);
     ExpectSnapshotEquals(&seams_, &clock_, shard, model.Live());
   }
-  // Two versions (manifest + files each), the unfinished upload, one log batch.
-  EXPECT_EQ(steps, 6u);
-  EXPECT_EQ(kinds, (std::set<std::string>{"version manifest", "version", "unfinished", "log"}));
+  // Two versions (a manifest each: their files are chunks), the unfinished upload, one batch of
+  // chunks, one log batch.
+  EXPECT_EQ(steps, 5u);
+  EXPECT_EQ(kinds, (std::set<std::string>{"version manifest", "unfinished", "chunks", "log"}));
 }
 
 TEST_F(GcTest, ADryRunDeletesNothingAndReportsWhatARunDeletes) {
@@ -302,6 +326,7 @@ TEST_F(GcTest, ADryRunDeletesNothingAndReportsWhatARunDeletes) {
   EXPECT_EQ(dry->deleted_versions.size(), 2u);
   EXPECT_EQ(dry->deleted_unfinished.size(), 1u);
   EXPECT_GT(dry->log_entries_deleted, 0u);
+  EXPECT_GT(dry->chunks_deleted, 0u);
   EXPECT_EQ(AllKeys(shard.collection), before);
   auto real = Gc(shard, 2);
   ASSERT_TRUE(real.ok()) << real.status().ToString();
@@ -309,7 +334,9 @@ TEST_F(GcTest, ADryRunDeletesNothingAndReportsWhatARunDeletes) {
   EXPECT_EQ(real->deleted_unfinished, dry->deleted_unfinished);
   EXPECT_EQ(real->objects_deleted, dry->objects_deleted);
   EXPECT_EQ(real->log_entries_deleted, dry->log_entries_deleted);
-  EXPECT_EQ(before.size() - AllKeys(shard.collection).size(), real->objects_deleted + real->log_entries_deleted);
+  EXPECT_EQ(real->chunks_deleted, dry->chunks_deleted);
+  EXPECT_EQ(before.size() - AllKeys(shard.collection).size(),
+            real->objects_deleted + real->chunks_deleted + real->log_entries_deleted);
   const nlohmann::json j = ops::ToJson(*real);
   EXPECT_EQ(j["log_cut"], real->log_cut);
   EXPECT_EQ(j["deleted_versions"].size(), 2u);

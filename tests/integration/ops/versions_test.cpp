@@ -80,22 +80,22 @@ TEST_F(VersionsTest, ListsCompleteCurrentUnfinishedAndDamagedVersions) {
     EXPECT_TRUE(v.files_present);
     EXPECT_EQ(v.current, i == 2);
     EXPECT_EQ(v.log_position, i + 1);  // one write per version
-    EXPECT_GT(v.objects, 1u);
+    EXPECT_EQ(v.objects, 1u);  // the manifest; the files are chunks under chunks/
+    EXPECT_GT(v.snapshot_bytes, 0u);
   }
   EXPECT_EQ(sv.versions[0].record_count, 3u);
   EXPECT_EQ(sv.versions[1].record_count, 4u);
   EXPECT_EQ(sv.versions[2].record_count, 3u);
   EXPECT_EQ(sv.versions[2].manifest_key, sv.pointer->manifest_key);
-  // An unfinished upload (files, no manifest.json), and a version that lost one of its files.
+  // An unfinished upload (files, no manifest.json), and a version that lost one of its chunks.
   ASSERT_TRUE(seams_.objects->Put(SnapshotPrefix(shard, 4, "dead") + "chroma.sqlite3", "partial").ok());
-  auto listed = seams_.objects->List(sv.versions[0].prefix);
-  ASSERT_TRUE(listed.ok());
-  std::string victim;
-  for (const auto& o : *listed) {
-    if (o.key != sv.versions[0].manifest_key) victim = o.key;
-  }
-  ASSERT_FALSE(victim.empty());
-  ASSERT_TRUE(seams_.objects->Delete({victim}).ok());
+  auto text = seams_.objects->Get(sv.versions[0].manifest_key);
+  ASSERT_TRUE(text.ok());
+  auto m1 = codec::DecodeManifest(*text);
+  ASSERT_TRUE(m1.ok());
+  ASSERT_FALSE(m1->files.empty());
+  ASSERT_FALSE(m1->files[0].chunks.empty());
+  ASSERT_TRUE(seams_.objects->Delete({ChunkKey(shard, m1->files[0].chunks[0])}).ok());
   auto again = ops::ListVersions(seams_.objects.get(), seams_.kv.get(), &clock_, shard);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   ASSERT_EQ(again->versions.size(), 4u);

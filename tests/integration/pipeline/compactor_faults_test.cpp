@@ -166,7 +166,8 @@ TEST_F(CompactorFaultsTest, AFailedCycleLeavesThePointerAndGivesItsTriggersBack)
       {"list-5xx", {kStepS3List, "deltas/", FaultWhen::kBefore, 1, 1, kServerError}},
       {"list-throttled", {kStepS3List, "deltas/", FaultWhen::kBefore, 1, 1, kThrottle}},
       {"delta-get-5xx", {kStepS3Get, "deltas/", FaultWhen::kBefore, 2, 1, kServerError}},
-      {"snapshot-put-throttled", {kStepS3Put, "snapshots/", FaultWhen::kBefore, 2, 1, kThrottle}},
+      {"chunk-put-throttled", {kStepS3Put, "chunks/", FaultWhen::kBefore, 1, 1, kThrottle}},
+      {"manifest-put-throttled", {kStepS3Put, "snapshots/", FaultWhen::kBefore, 1, 1, kThrottle}},
       {"pointer-get-5xx", {kStepKvGet, "PTR#", FaultWhen::kBefore, 1, 1, kServerError}},
       {"pointer-cas-5xx", {kStepKvUpdate, "PTR#", FaultWhen::kBefore, 1, -1, kServerError}},
   };

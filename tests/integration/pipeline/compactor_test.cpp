@@ -248,6 +248,8 @@ void WriteTextFile(const std::string& path, const std::string& text) {
 
 TEST_F(CompactorTest, SnapshotFetchVerifiesAndDownloadsOnlyChangedFiles) {
   const ShardId shard{"snapfetch", 0};
+  PublishOptions whole;
+  whole.chunk_bytes = 0;  // every file stored whole beside the manifest
   std::string src = testing::MakeTempDir("snap-src");
   WriteTextFile(src + "/chroma.sqlite3", std::string(5000, 'q'));
   WriteTextFile(src + "/seg/data_level0.bin", std::string(3000, 'd'));
@@ -257,20 +259,20 @@ TEST_F(CompactorTest, SnapshotFetchVerifiesAndDownloadsOnlyChangedFiles) {
   m1.log_position = 7;
   m1.skipped = {{3, "corrupt"}};
   m1.writer_id = "w1";
-  auto p1 = PublishSnapshot(objects(), shard, src, &m1);
+  auto p1 = PublishSnapshot(objects(), shard, src, &m1, whole);
   ASSERT_TRUE(p1.ok()) << p1.status().ToString();
   EXPECT_EQ(p1->files, 3u);
   EXPECT_EQ(p1->manifest_key, "snapshots/snapfetch/0/1-w1/manifest.json");
   // Create-only: publishing the same version and writer again with other content is refused.
   WriteTextFile(src + "/seg/header.bin", "HEADER2");
   codec::Manifest again = m1;
-  EXPECT_EQ(PublishSnapshot(objects(), shard, src, &again).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(PublishSnapshot(objects(), shard, src, &again, whole).status().code(), StatusCode::kAlreadyExists);
   codec::Manifest m2;
   m2.version = 2;
   m2.parent_version = 1;
   m2.log_position = 9;
   m2.writer_id = "w2";
-  auto p2 = PublishSnapshot(objects(), shard, src, &m2);
+  auto p2 = PublishSnapshot(objects(), shard, src, &m2, whole);
   ASSERT_TRUE(p2.ok()) << p2.status().ToString();
 
   std::string cache = testing::MakeTempDir("snap-cache");

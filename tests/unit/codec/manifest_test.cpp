@@ -1,5 +1,6 @@
-// Snapshot manifest (format 2): JSON round trip with log_position + skipped, validation naming the
-// field, format 1 refused, hashing a real directory, verification, diff, FindSkipped.
+// Snapshot manifest (format 3, format 2 still read): JSON round trip with log_position + skipped +
+// chunks + base, validation naming the field, format 1 refused, hashing a real directory (whole and
+// in chunks), verification, diff, FindSkipped.
 #include "chromapact/codec/manifest.h"
 
 #include <gtest/gtest.h>
@@ -25,7 +26,10 @@ Manifest Sample() {
   m.shard = 2;
   m.version = 7;
   m.parent_version = 6;
-  m.files = {{"chroma.sqlite3", 3, Sha256Hex("abc")}, {"seg/data_level0.bin", 0, Sha256Hex("")}};
+  m.chunk_bytes = 4096;
+  m.files = {{"chroma.sqlite3", 3, Sha256Hex("abc"), {Sha256Hex("abc")}}, {"seg/data_level0.bin", 0, Sha256Hex(""), {}}};
+  m.base_log_position = 40;
+  m.base_created_at_ms = 1764585000000;
   m.record_count = 1000;
   m.dimension = 384;
   m.log_position = 42;
@@ -40,7 +44,10 @@ TEST(ManifestTest, RoundTripAndShape) {
   auto text = EncodeManifest(m);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   auto j = nlohmann::json::parse(*text);
-  EXPECT_EQ(j["format_version"], 2);
+  EXPECT_EQ(j["format_version"], 3);
+  EXPECT_EQ(j["chunk_bytes"], 4096);
+  EXPECT_EQ(j["files"][0]["chunks"], nlohmann::json::array({Sha256Hex("abc")}));
+  EXPECT_EQ(j["base_log_position"], 40);
   EXPECT_EQ(j["log_position"], 42);
   EXPECT_EQ(j["skipped"][1], (nlohmann::json{{"log_position", 17}, {"reason", "dimension 3, expected 384"}}));
   EXPECT_FALSE(j.contains("applied_delta_ids"));
@@ -49,8 +56,9 @@ TEST(ManifestTest, RoundTripAndShape) {
   const auto ordered = nlohmann::ordered_json::parse(*text);
   for (auto it = ordered.begin(); it != ordered.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"format_version", "collection", "shard", "version", "parent_version",
-                                            "files", "record_count", "dimension", "log_position", "skipped",
-                                            "created_at_ms", "writer_id"}));
+                                            "chunk_bytes", "files", "record_count", "dimension", "log_position",
+                                            "base_log_position", "base_created_at_ms", "skipped", "created_at_ms",
+                                            "writer_id"}));
   EXPECT_EQ(j["files"][1]["path"], "seg/data_level0.bin");
   EXPECT_EQ(j["files"][0]["sha256"], Sha256Hex("abc"));
   EXPECT_EQ(j["parent_version"], 6);
@@ -61,6 +69,10 @@ TEST(ManifestTest, RoundTripAndShape) {
   EXPECT_EQ(back->version, 7u);
   EXPECT_EQ(back->parent_version, std::optional<uint64_t>(6));
   EXPECT_EQ(back->files, m.files);
+  EXPECT_EQ(back->files[0].chunks, m.files[0].chunks);
+  EXPECT_EQ(back->chunk_bytes, 4096u);
+  EXPECT_EQ(back->base_log_position, 40u);
+  EXPECT_EQ(back->base_created_at_ms, 1764585000000);
   EXPECT_EQ(back->record_count, 1000u);
   EXPECT_EQ(back->dimension, 384u);
   EXPECT_EQ(back->log_position, 42u);
@@ -82,6 +94,7 @@ TEST(ManifestTest, RoundTripAndShape) {
 
   // A version with nothing applied yet: position 0, no skipped entries.
   m.log_position = 0;
+  m.base_log_position = 0;
   m.skipped.clear();
   text = EncodeManifest(m);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
@@ -94,9 +107,62 @@ TEST(ManifestTest, RoundTripAndShape) {
 
 TEST(ManifestTest, UnknownKeysAreIgnoredForForwardCompatibility) {
   auto j = nlohmann::json::parse(*EncodeManifest(Sample()));
-  j["files"][0]["chunks"] = nlohmann::json::array({"abc"});
+  j["files"][0]["mode"] = "0644";
   j["tail"] = {{"seq", 5}};
   EXPECT_TRUE(DecodeManifest(j.dump()).ok());
+}
+
+TEST(ManifestTest, Format2IsReadAsAWholeVersion) {
+  // What the compactors before chunks wrote: no chunk_bytes / chunks / base_*.
+  Manifest m = Sample();
+  m.format_version = 2;
+  m.chunk_bytes = 0;
+  for (auto& f : m.files) f.chunks.clear();
+  auto text = EncodeManifest(m);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  auto j = nlohmann::json::parse(*text);
+  EXPECT_FALSE(j.contains("chunk_bytes"));
+  EXPECT_FALSE(j.contains("base_log_position"));
+  EXPECT_FALSE(j["files"][0].contains("chunks"));
+  auto back = DecodeManifest(*text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->format_version, 2);
+  EXPECT_EQ(back->chunk_bytes, 0u);
+  EXPECT_EQ(back->base_log_position, 42u);  // its HNSW files held the whole version
+  EXPECT_EQ(back->base_created_at_ms, m.created_at_ms);
+  // Format 3 without chunks is refused when a file lacks its chunk list.
+  j = nlohmann::json::parse(*EncodeManifest(Sample()));
+  j["files"][0].erase("chunks");
+  auto r = DecodeManifest(j.dump());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("files[0]"), std::string::npos) << r.status().ToString();
+}
+
+TEST(ManifestTest, HashFileInChunks) {
+  const std::string dir = chromapact::testing::MakeTempDir("manifest-chunks");
+  // 2.5 chunks of 4096: chunks are the SHA-256 of bytes [0,4096), [4096,8192), [8192,10240).
+  std::string bytes;
+  for (int i = 0; i < 10240; ++i) bytes.push_back(static_cast<char>((i * 7) % 251));
+  WriteFile(dir + "/f.bin", bytes);
+  WriteFile(dir + "/empty", "");
+  auto f = HashFile(dir + "/f.bin", 4096);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->size, 10240u);
+  EXPECT_EQ(f->sha256, Sha256Hex(bytes));
+  EXPECT_EQ(f->chunks, (std::vector<std::string>{Sha256Hex(bytes.substr(0, 4096)), Sha256Hex(bytes.substr(4096, 4096)),
+                                                 Sha256Hex(bytes.substr(8192))}));
+  // A chunk size above the 1 MiB read block still hashes whole chunks.
+  auto big = HashFile(dir + "/f.bin", 8u << 20);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->chunks, (std::vector<std::string>{Sha256Hex(bytes)}));
+  auto files = HashDirectoryFiles(dir, 4096);
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].path, "empty");
+  EXPECT_TRUE((*files)[0].chunks.empty());
+  EXPECT_EQ((*files)[1].chunks, f->chunks);
+  EXPECT_TRUE(HashDirectoryFiles(dir)->at(1).chunks.empty());
+  EXPECT_EQ(HashFile(dir + "/nope", 4096).status().code(), StatusCode::kIOError);
 }
 
 void ExpectInvalid(const Manifest& m, StatusCode code, const std::string& text) {
@@ -146,8 +212,23 @@ TEST(ManifestTest, ValidationNamesTheField) {
   m = Sample();
   m.format_version = 1;
   ExpectInvalid(m, StatusCode::kNotSupported, "format_version 1");
-  m.format_version = 3;
-  ExpectInvalid(m, StatusCode::kNotSupported, "format_version 3");
+  m.format_version = 4;
+  ExpectInvalid(m, StatusCode::kNotSupported, "format_version 4");
+  m = Sample();
+  m.chunk_bytes = 1000;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "chunk_bytes: 1000 is not a multiple of 4096");
+  m = Sample();
+  m.files[0].chunks.push_back(Sha256Hex("x"));
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "files[0].chunks: 2 listed, 1 expected");
+  m = Sample();
+  m.files[0].chunks[0] = "ABC";
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "files[0].chunks[0]: expected 64 lowercase hex");
+  m = Sample();
+  m.base_log_position = 43;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "base_log_position: 43 is past log_position 42");
+  m = Sample();
+  m.format_version = 2;
+  ExpectInvalid(m, StatusCode::kInvalidArgument, "chunk_bytes: format_version 2 has no chunks");
 }
 
 TEST(ManifestTest, DecodeErrors) {
@@ -182,6 +263,7 @@ TEST(ManifestTest, DecodeErrors) {
   // A stored manifest that fails validation is damaged: kCorruption, naming the field.
   j = nlohmann::json::parse(*EncodeManifest(Sample()));
   j["log_position"] = 10;  // below skipped[1] = 17
+  j["base_log_position"] = 10;
   r = DecodeManifest(j.dump());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   EXPECT_NE(r.status().message().find("skipped[1].log_position"), std::string::npos) << r.status().ToString();
@@ -221,6 +303,7 @@ TEST(ManifestTest, HashVerifyAndDiffARealDirectory) {
   EXPECT_EQ((*files)[1].sha256, Sha256Hex(std::string(10000, 'x')));
 
   Manifest m1 = Sample();
+  m1.chunk_bytes = 0;
   m1.files = *files;
   ASSERT_TRUE(ValidateManifest(m1).ok());
   EXPECT_TRUE(VerifyDirectory(v1, m1).ok());
@@ -231,6 +314,7 @@ TEST(ManifestTest, HashVerifyAndDiffARealDirectory) {
   WriteFile(v2 + "/seg-a/header.bin", "hdr");
   WriteFile(v2 + "/seg-b/link_lists.bin", "ll");
   Manifest m2 = Sample();
+  m2.chunk_bytes = 0;
   m2.version = 8;
   m2.parent_version = 7;
   m2.files = *HashDirectoryFiles(v2);

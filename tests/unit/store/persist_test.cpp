@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "unit/store/store_test_util.h"
 
@@ -171,6 +172,77 @@ TEST(PersistTest, MissingAndForeignDirectories) {
   EXPECT_FALSE(junk.ok());
   EXPECT_TRUE(junk.status().code() == StatusCode::kCorruption || junk.status().code() == StatusCode::kNotSupported)
       << junk.status().ToString();
+}
+
+}  // namespace
+}  // namespace chromapact::store
+
+namespace chromapact::store {
+namespace {
+
+// The files under `dir`'s HNSW folders, with their bytes.
+std::map<std::string, std::string> HnswFiles(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().parent_path() == fs::path(dir)) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    out[e.path().lexically_relative(dir).string()] =
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+TEST(PersistTest, AMinorPersistLeavesTheHnswFilesAndTheTailIsReplayed) {
+  const std::string dir = chromapact::testing::MakeTempDir("persist-minor");
+  {
+    auto store = OpenOrDie(dir);
+    ASSERT_TRUE(store->CreateCollection("docs", {}).ok());
+    ASSERT_TRUE(store->Add("docs", MakeBatch(0, 40, 8, 2)).ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 40u);
+    ASSERT_TRUE(store->Persist().ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 0u);
+  }
+  const auto base = HnswFiles(dir);
+  ASSERT_FALSE(base.empty());
+  {
+    auto store = OpenOrDie(dir);
+    ASSERT_TRUE(store->Add("docs", MakeBatch(40, 6, 8, 3)).ok());
+    ASSERT_TRUE(store->Delete("docs", std::vector<std::string>{"id2"}).ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 7u);
+    PersistOptions minor;
+    minor.vectors = false;
+    minor.purge_log = true;
+    minor.vacuum = true;
+    ASSERT_TRUE(store->Persist(minor).ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 7u);
+    EXPECT_EQ(store->VectorTailRecords("nope").status().code(), StatusCode::kNotFound);
+  }
+  EXPECT_EQ(HnswFiles(dir), base) << "a minor persist must not touch the HNSW files";
+  // The purge kept the tail: 7 log rows past the base (and the base's own last row).
+  EXPECT_EQ(Rows(dir, "SELECT count(*) FROM embeddings_queue WHERE seq_id > 40"), std::vector<std::string>{"7"});
+  OpenOptions ro;
+  ro.read_only = true;
+  ro.immutable = true;
+  auto store = OpenOrDie(dir, ro);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->Count("docs"), 45u);
+  EXPECT_EQ(*store->VectorTailRecords("docs"), 7u);
+  const RecordBatch added = MakeBatch(40, 6, 8, 3);
+  QueryRequest q;
+  q.query_embeddings = std::vector<float>(added.embeddings.begin() + 8 * 5, added.embeddings.begin() + 8 * 6);
+  q.n_results = 1;
+  EXPECT_EQ(store->Query("docs", q)->ids[0][0], "id45");  // a tail record, found through the index
+  GetRequest g;
+  g.ids = std::vector<std::string>{"id2"};
+  EXPECT_TRUE(store->Get("docs", g)->ids.empty());
+  // A major persist then writes the tail into the files.
+  store.reset();
+  {
+    auto rw = OpenOrDie(dir);
+    ASSERT_TRUE(rw->Persist().ok());
+    EXPECT_EQ(*rw->VectorTailRecords("docs"), 0u);
+  }
+  EXPECT_NE(HnswFiles(dir), base);
 }
 
 }  // namespace
