@@ -55,6 +55,9 @@ class HnswIndex final : public HnswSegment {
   void ForEach(const std::function<void(const std::string&, const float*)>& fn) const override;
   std::vector<Neighbor> Search(const float* query, size_t k,
                                const std::function<bool(const std::string&)>* filter) const override;
+  std::optional<uint32_t> Slot(const std::string& id) const override;
+  std::vector<Neighbor> SearchAllowed(const float* query, size_t k, const uint64_t* allowed) const override;
+  std::vector<Neighbor> ExactAmong(const float* query, size_t k, const uint32_t* slots, size_t n) const override;
   Status Save(const std::string& dir) const override;
   HnswFolderBytes Serialize() const override;
   Status Reserve(size_t n) override;
@@ -77,6 +80,12 @@ class HnswIndex final : public HnswSegment {
   // Live slots sorted by label.
   std::vector<uint32_t> LiveSlotsByLabel() const;
   Status EnsureRoomForOne();
+  // The query as the graph stores vectors (normalised into *buf for cosine).
+  const float* PrepareQuery(const float* query, std::vector<float>* buf) const;
+  // hnswlib's searchKnn (upper-layer descent, then the base layer with ef = max(ef_search, k)) keeping
+  // only slots for which allowed(slot) holds among live ones (hnsw_search.inc).
+  template <typename Allowed>
+  std::vector<Neighbor> SearchImpl(const float* query, size_t k, const Allowed& allowed) const;
 
   size_t dim_;
   HnswParams params_;

@@ -13,6 +13,7 @@
 
 #include "chromapact/store/filter.h"
 #include "chromapact/store/store.h"
+#include "store/filter_search.h"
 #include "store/log_record.h"
 #include "store/schema.h"
 #include "store/sqlite_db.h"
@@ -26,6 +27,11 @@ struct CollectionState {
   int64_t applied_seq = 0;               // last log seq of this topic applied to both segments
   int64_t vector_persisted_seq = 0;      // max_seq_id[VECTOR] on disk
   bool vectors_dirty = false;            // changed since load / last persist
+  // OpenOptions::defer_vectors: the HNSW folder exists on disk but is not loaded (`vectors` is null);
+  // LoadDeferredVectors loads it and replays the log past vector_persisted_seq.
+  bool vectors_deferred = false;
+  // Allow-lists of recent filtered queries (store_read.cpp); created by the first one.
+  mutable std::shared_ptr<FilterCache> filter_cache;
 };
 
 class StoreImpl final : public Store {
@@ -55,6 +61,7 @@ class StoreImpl final : public Store {
   const std::string& dir() const override { return dir_; }
   Result<int64_t> LastSeqId() const override { return LastLogSeqId(*db_); }
   Result<uint64_t> VectorTailRecords(const std::string& collection) const override;
+  Status LoadDeferredVectors(CollectionState* c);
 
  private:
   // store_open.cpp
@@ -80,6 +87,9 @@ class StoreImpl final : public Store {
                                                              const nlohmann::json& where,
                                                              const nlohmann::json& where_document,
                                                              std::optional<size_t> limit, size_t offset) const;
+  // The live HNSW slots of the records matching the filters of `request` (at least one is set),
+  // from c's filter cache or resolved through SQLite (then cached). Errors: as Match.
+  Result<std::shared_ptr<const AllowList>> Allowed(const CollectionState& c, const QueryRequest& request) const;
   Status ReadColumns(const CollectionState& c, int64_t offset_id, const std::string& id, unsigned include,
                      std::vector<float>* embedding, std::optional<std::string>* document,
                      nlohmann::json* metadata) const;

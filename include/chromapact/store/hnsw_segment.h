@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +100,19 @@ class HnswSegment {
   // (hnswlib filter functor). Fewer than k when fewer match.
   virtual std::vector<Neighbor> Search(const float* query, size_t k,
                                        const std::function<bool(const std::string&)>* filter) const = 0;
+
+  // --- Slots: the index's internal ids 0 .. record_count() - 1, how the store's filtered query names an
+  // allowed set without strings. A live id keeps its slot until it is deleted (an update keeps it too).
+  // The slot of a live id; nullopt when `id` is not live.
+  virtual std::optional<uint32_t> Slot(const std::string& id) const = 0;
+  // Search() restricted to the live slots whose bit is set in `allowed`: bit (s % 64) of allowed[s / 64]
+  // for slot s, (record_count() + 63) / 64 words. Disallowed nodes are traversed but never returned
+  // (hnswlib's filter functor), so a very selective set may return fewer than k: see ExactAmong.
+  virtual std::vector<Neighbor> SearchAllowed(const float* query, size_t k, const uint64_t* allowed) const = 0;
+  // Exact k nearest among the `n` slots at `slots` (each a live slot), closest first, ties broken by
+  // position in `slots`. Distances are computed with the index's own kernel over its stored vectors,
+  // the values Search() returns for the same records (Chroma's definitions, float rounding aside).
+  virtual std::vector<Neighbor> ExactAmong(const float* query, size_t k, const uint32_t* slots, size_t n) const = 0;
 
   // Writes the five files into `dir` (created if missing) in Chroma 1.5.9's layout: 100-byte header,
   // full-capacity data_level0.bin and length.bin, link_lists.bin, dict-form protocol-3 pickle with

@@ -51,6 +51,11 @@ struct OpenOptions {
   bool immutable = false;
   // Read-write only: create the directory and a fresh database (18 migrations) when absent.
   bool create_if_missing = true;
+  // Read-write only: an existing HNSW folder is not loaded at open, and writes go to the log and
+  // the METADATA segment only (what a minor Persist needs: the compactor's work copy). The index is
+  // loaded, with the log past max_seq_id[VECTOR] replayed into it, by a major Persist (vectors true).
+  // Until then Query, and Get with embeddings included, answer kNotSupported.
+  bool defer_vectors = false;
 };
 
 // What a new collection gets. Defaults are Chroma's (rust/types/src/hnsw_configuration.rs):
@@ -163,8 +168,10 @@ struct PersistOptions {
   bool vectors = true;
 };
 
-// Above this many matching records (or 10 x n_results if larger) a filtered query searches HNSW
-// with a filter functor; at or below it brute-forces the matching set exactly.
+// An unfiltered query over at most this many records scans them exactly instead of searching HNSW;
+// a filtered query does so up to max(this, 10 x n_results, 6 x records^(2/3)) matching records (the
+// break-even of exact search and HNSW with an allow-list, measured by bench/store/filtered_bench.cpp
+// `sweep`: ~19k of 100k, ~6.5k of 20k 384-d records).
 inline constexpr size_t kBruteForceThreshold = 1000;
 
 class Store {
@@ -224,9 +231,11 @@ class Store {
   virtual Result<size_t> Count(const std::string& collection) const = 0;
   // Errors: kNotFound (collection), kInvalidArgument (filter, include).
   virtual Result<GetResult> Get(const std::string& collection, const GetRequest& request) const = 0;
-  // k-NN per query embedding. The top-k among records matching the filters is exact when the
-  // matching set is at most max(kBruteForceThreshold, 10 x n_results) records; above that HNSW with
-  // a filter functor (falling back to brute force if it returns fewer than min(k, matches)).
+  // k-NN per query embedding. With filters, the matching records are resolved through SQLite into an
+  // allow-list (kept for the next queries with the same filters until the collection changes); the
+  // top-k among them is exact when they are at most max(kBruteForceThreshold, 10 x n_results,
+  // 6 x records^(2/3)), else HNSW with the allow-list (falling back to exact search if it returns fewer
+  // than min(k, matches)). Without filters exact up to kBruteForceThreshold records, else HNSW.
   // Errors: kNotFound (collection), kInvalidArgument (query size not a multiple of dim, NaN/Inf,
   // n_results == 0, filter).
   virtual Result<QueryResult> Query(const std::string& collection, const QueryRequest& request) const = 0;
