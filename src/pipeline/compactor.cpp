@@ -354,7 +354,11 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
     // ---- merge
     t = SteadyMs();
     int64_t sub = t;
-    auto store_or = store::Store::Open(work_dir, {});
+    // The HNSW base is loaded only if this cycle turns out major (Persist with vectors loads it and
+    // replays the tail): a minor cycle never reads it.
+    store::OpenOptions open_options;
+    open_options.defer_vectors = true;
+    auto store_or = store::Store::Open(work_dir, open_options);
     if (!store_or.ok()) return abandon(store_or.status().WithContext("compactor: open work copy"));
     std::unique_ptr<store::Store> st = std::move(store_or).value();
     store::CollectionOptions collection_options = options_.collection;

@@ -209,7 +209,9 @@ Result<std::unique_ptr<CollectionState>> StoreImpl::LoadCollection(const std::st
   if (dimension) {
     const std::string folder = (fs::path(dir_) / c->info.vector_segment_id).string();
     std::error_code ec;
-    if (fs::exists(fs::path(folder) / "header.bin", ec)) {
+    if (options_.defer_vectors && !options_.read_only && fs::exists(fs::path(folder) / "header.bin", ec)) {
+      c->vectors_deferred = true;
+    } else if (fs::exists(fs::path(folder) / "header.bin", ec)) {
       auto loaded = HnswSegment::Load(folder, *dimension, c->info.hnsw);
       if (!loaded.ok()) return loaded.status().WithContext("collection " + name + ": HNSW segment " + folder);
       c->vectors = std::move(*loaded);
@@ -234,6 +236,7 @@ Status StoreImpl::EnsureVectors(CollectionState* c, size_t dim) {
 }
 
 Status StoreImpl::ApplyToVectors(CollectionState* c, const LogRecord& rec) {
+  if (c->vectors_deferred) return Status::Ok();  // the log holds it; LoadDeferredVectors replays it
   if (rec.embedding && !c->vectors) CP_RETURN_IF_ERROR(EnsureVectors(c, rec.embedding->size()));
   if (!c->vectors) return Status::Ok();
   HnswSegment& v = *c->vectors;
@@ -290,6 +293,21 @@ Status StoreImpl::ReplayLog(CollectionState* c, int64_t meta_seq, int64_t vector
     CP_RETURN_IF_ERROR(txn->Commit());
   }
   return Status::Ok();
+}
+
+Status StoreImpl::LoadDeferredVectors(CollectionState* c) {
+  if (!c->vectors_deferred) return Status::Ok();
+  const std::string folder = (fs::path(dir_) / c->info.vector_segment_id).string();
+  auto loaded = HnswSegment::Load(folder, *c->info.dimension, c->info.hnsw);
+  if (!loaded.ok()) return loaded.status().WithContext("collection " + c->info.name + ": HNSW segment " + folder);
+  c->vectors = std::move(*loaded);
+  c->vectors_deferred = false;
+  const int64_t from = c->vector_persisted_seq;
+  Status s = ForEachLogRecord(*db_, c->topic, from, [&](const LogRecord& rec) -> Status {
+    if (rec.seq_id > from) CP_RETURN_IF_ERROR(ApplyToVectors(c, rec));
+    return Status::Ok();
+  });
+  return s.WithContext("collection " + c->info.name + ": replay embeddings_queue into the deferred index");
 }
 
 Status StoreImpl::RequireWritable(const char* what) const {

@@ -15,6 +15,7 @@ Status StoreImpl::Persist(const PersistOptions& options) {
   CP_RETURN_IF_ERROR(RequireWritable("persist"));
   std::vector<CollectionState*> saved;
   for (auto& [name, c] : collections_) {
+    if (options.vectors) CP_RETURN_IF_ERROR(LoadDeferredVectors(c.get()));
     if (!c->vectors) continue;
     const fs::path folder = fs::path(dir_) / c->info.vector_segment_id;
     std::error_code ec;
@@ -69,7 +70,7 @@ Result<uint64_t> StoreImpl::VectorTailRecords(const std::string& collection) con
   auto it = collections_.find(collection);
   if (it == collections_.end()) return NotFound("collection " + collection + " does not exist");
   const CollectionState& c = *it->second;
-  if (!c.vectors || c.applied_seq <= c.vector_persisted_seq) return uint64_t{0};
+  if ((!c.vectors && !c.vectors_deferred) || c.applied_seq <= c.vector_persisted_seq) return uint64_t{0};
   return static_cast<uint64_t>(c.applied_seq - c.vector_persisted_seq);
 }
 

@@ -247,3 +247,62 @@ TEST(PersistTest, AMinorPersistLeavesTheHnswFilesAndTheTailIsReplayed) {
 
 }  // namespace
 }  // namespace chromapact::store
+
+namespace chromapact::store {
+namespace {
+
+TEST(PersistTest, DeferredVectorsAreLoadedOnlyByAMajorPersist) {
+  const std::string dir = chromapact::testing::MakeTempDir("persist-defer");
+  {
+    auto store = OpenOrDie(dir);
+    ASSERT_TRUE(store->CreateCollection("docs", {}).ok());
+    ASSERT_TRUE(store->Add("docs", MakeBatch(0, 30, 8, 2)).ok());
+    ASSERT_TRUE(store->Persist().ok());
+  }
+  const auto base = HnswFiles(dir);
+  OpenOptions defer;
+  defer.defer_vectors = true;
+  {  // minor: writes through the log and metadata only; the files stay
+    auto store = OpenOrDie(dir, defer);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Add("docs", MakeBatch(30, 4, 8, 3)).ok());
+    ASSERT_TRUE(store->Delete("docs", std::vector<std::string>{"id0"}).ok());
+    RecordBatch wrong = MakeBatch(40, 1, 5, 4);  // dimension 5: refused without the index loaded
+    EXPECT_EQ(store->Add("docs", wrong).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(*store->Count("docs"), 33u);
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 5u);
+    QueryRequest q;
+    q.query_embeddings = std::vector<float>(8, 0.1f);
+    EXPECT_EQ(store->Query("docs", q).status().code(), StatusCode::kNotSupported);
+    PersistOptions minor;
+    minor.vectors = false;
+    ASSERT_TRUE(store->Persist(minor).ok());
+  }
+  EXPECT_EQ(HnswFiles(dir), base);
+  {  // major: the base is loaded, the tail (this session's writes and the earlier one's) replayed
+    auto store = OpenOrDie(dir, defer);
+    ASSERT_TRUE(store->Upsert("docs", MakeBatch(34, 2, 8, 5)).ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 7u);
+    ASSERT_TRUE(store->Persist().ok());
+    EXPECT_EQ(*store->VectorTailRecords("docs"), 0u);
+  }
+  EXPECT_NE(HnswFiles(dir), base);
+  // The files now hold every record: a reader that replays nothing finds the newest one.
+  EXPECT_EQ(Rows(dir, "SELECT count(*) FROM max_seq_id WHERE seq_id = (SELECT max(seq_id) FROM embeddings_queue)"),
+            std::vector<std::string>{"2"});
+  OpenOptions ro;
+  ro.read_only = true;
+  auto store = OpenOrDie(dir, ro);
+  EXPECT_EQ(*store->Count("docs"), 35u);
+  const RecordBatch last = MakeBatch(34, 2, 8, 5);
+  QueryRequest q;
+  q.query_embeddings = std::vector<float>(last.embeddings.begin() + 8, last.embeddings.end());
+  q.n_results = 1;
+  EXPECT_EQ(store->Query("docs", q)->ids[0][0], "id35");
+  GetRequest g;
+  g.ids = std::vector<std::string>{"id0", "id33"};
+  EXPECT_EQ(store->Get("docs", g)->ids, std::vector<std::string>{"id33"});
+}
+
+}  // namespace
+}  // namespace chromapact::store
