@@ -2,7 +2,7 @@
 // snapshots of a collection's shards and the log past them. Per shard: the pointer through a
 // PointerCache (so DynamoDB is read at most once per CHROMAPACT_POINTER_TTL_MS), the snapshot fetched
 // into <cache_dir>/<collection>#<shard>/ when the pointer names another manifest than the open one
-// (pipeline/snapshot.h FetchSnapshot: only changed files move), a Store opened read-only + immutable
+// (pipeline/snapshot.h FetchSnapshot: only chunks it lacks move), a Store opened read-only + immutable
 // on it, and — with read_log_tail — the shard's log entries after the version's log_position
 // (listed at most once per tail_ttl_ms, each fetched once) applied in order to a private copy in
 // <cache_dir>/<collection>#<shard>.tail/, with the compactor's rules (so the answer is the log
