@@ -353,6 +353,8 @@ TEST_F(OrderedLogTest, ACycleStopsAtItsBudgetAndTheReArmedTriggerFinishesTheShar
 // update's contents would show.
 TEST_F(OrderedLogTest, CompactorKilledAtEveryStepLosesNothingAndAppliesNothingTwice) {
   const std::string coll = "crash";
+  // Earlier tests' triggers settle first, so that each armed step can only meet this test's batches.
+  ASSERT_TRUE(WaitFor([&] { return InQueue(queue_url_) == 0; }, seconds(30))) << InQueue(queue_url_);
   const int64_t dlq_before = InQueue(dlq_url_);
   pipeline::fixture::Model model;
   const std::vector<const char*> steps = {pipeline::kCompactStepListed,       pipeline::kCompactStepMerged,
@@ -383,6 +385,10 @@ TEST_F(OrderedLogTest, CompactorKilledAtEveryStepLosesNothingAndAppliesNothingTw
         << "the compactor never reached " << steps[r];
     ExpectEventually(coll, model.Live(), seconds(40));
     EXPECT_EQ(LogCount(std::string("\"test crash point\",\"step\":\"") + steps[r]), crashes_before + 1);
+    // A crash after the commit leaves its batch in flight while the write is already visible; the
+    // next step is armed only once that batch came back and was settled, or its second delivery
+    // could meet the next crash point and, at maxReceiveCount 2, go to the DLQ as configured.
+    ASSERT_TRUE(WaitFor([&] { return InQueue(queue_url_) == 0; }, seconds(30))) << InQueue(queue_url_);
   }
   EXPECT_NE(compactor_->Log().find("Runtime.ExitError"), std::string::npos);
   // Every trigger was settled: none left in the queue, none went to the DLQ; no entry was skipped
