@@ -20,6 +20,7 @@
 #include "chromapact/pipeline/pointer.h"
 #include "chromapact/pipeline/snapshot.h"
 #include "pipeline/compactor_apply.h"
+#include "pipeline/version_copy.h"
 
 namespace chromapact::pipeline {
 namespace {
@@ -53,37 +54,6 @@ Status ResetDir(const std::string& dir) {
   if (ec) return IOError("cannot remove " + dir + ": " + ec.message());
   fs::create_directories(dir, ec);
   if (ec) return IOError("cannot create " + dir + ": " + ec.message());
-  return Status::Ok();
-}
-
-// The work copy of a base version: chroma.sqlite3 (and any SQLite side file) copied, since SQLite
-// changes it in place; every other file (the HNSW folder) hard-linked, since the Store only ever
-// replaces those by writing a new file and renaming it over (hnsw_files_write.inc), so a minor
-// cycle copies no HNSW bytes at all. manifest.json is left out. Falls back to a copy where the
-// file system refuses a link.
-Status LinkOrCopyBase(const std::string& base_dir, const std::string& work_dir) {
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(base_dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path rel = it->path().lexically_relative(base_dir);
-    const fs::path to = fs::path(work_dir) / rel;
-    if (it->is_directory(ec)) {
-      fs::create_directories(to, ec);
-      if (ec) return IOError("compactor: create " + to.string() + ": " + ec.message());
-      continue;
-    }
-    if (rel == codec::kManifestFileName || !it->is_regular_file(ec)) continue;
-    fs::create_directories(to.parent_path(), ec);
-    if (ec) return IOError("compactor: create " + to.parent_path().string() + ": " + ec.message());
-    const bool sqlite = rel.filename().string().rfind(store::kSqliteFileName, 0) == 0;
-    if (!sqlite) {
-      fs::create_hard_link(it->path(), to, ec);
-      if (!ec) continue;
-      ec.clear();
-    }
-    fs::copy_file(it->path(), to, fs::copy_options::overwrite_existing, ec);
-    if (ec) return IOError("compactor: copy base " + rel.string() + ": " + ec.message());
-  }
-  if (ec) return IOError("compactor: list base " + base_dir + ": " + ec.message());
   return Status::Ok();
 }
 
@@ -330,7 +300,7 @@ CycleResult Compactor::RunCycle(const ShardId& shard, const std::vector<QueueMes
                                   base->collection + "#" + std::to_string(base->shard)));
       }
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
-      if (Status st = LinkOrCopyBase(base_dir, work_dir); !st.ok()) return abandon(st);
+      if (Status st = internal::LinkOrCopyVersion(base_dir, work_dir, "compactor"); !st.ok()) return abandon(st);
     } else {
       if (Status st = ResetDir(work_dir); !st.ok()) return abandon(st);
     }

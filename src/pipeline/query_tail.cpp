@@ -6,6 +6,7 @@
 #include "chromapact/codec/delta.h"
 #include "chromapact/pipeline/log.h"
 #include "compactor_apply.h"
+#include "pipeline/version_copy.h"
 
 namespace chromapact::pipeline::internal {
 namespace fs = std::filesystem;
@@ -16,8 +17,7 @@ Status StartCopy(ShardTail* tail) {
   tail->store.reset();
   std::error_code ec;
   fs::remove_all(tail->tail_dir, ec);
-  fs::copy(tail->version_dir, tail->tail_dir, fs::copy_options::recursive, ec);
-  if (ec) return IOError("copy " + tail->version_dir + " to " + tail->tail_dir + ": " + ec.message());
+  CP_RETURN_IF_ERROR(LinkOrCopyVersion(tail->version_dir, tail->tail_dir, "log tail of " + tail->shard.ToString()));
   store::OpenOptions open;
   open.create_if_missing = false;
   auto st = store::Store::Open(tail->tail_dir, open);

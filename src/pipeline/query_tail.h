@@ -2,7 +2,8 @@
 // that a write is visible to queries before any compaction. The tail is applied the way the
 // compactor applies it (compactor_apply.h, the same skip rules: void markers, undecodable bytes,
 // deltas of another shard, content the store rejects), to a private read-write copy of the
-// version's directory; the copy is made on the first entry past the version.
+// version's directory (version_copy.h: chroma.sqlite3 copied, the HNSW files hard-linked); the copy
+// is made on the first entry past the version.
 #pragma once
 
 #include <cstdint>
