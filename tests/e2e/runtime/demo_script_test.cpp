@@ -130,6 +130,9 @@ TEST_F(DemoScriptTest, RunsTheMainJobOnTheRealDataAndStopsEveryProcess) {
   EXPECT_EQ(CountLines(r.output, "CHECK FAILED"), 0u) << r.output;
   EXPECT_EQ(CountLines(r.output, "demo:   778 records in "), 1u) << r.output;
   EXPECT_EQ(CountLines(r.output, "the query bootstrap counts 778"), 1u) << r.output;
+  // A write is visible to queries before any compaction: the compactor starts only after that step.
+  EXPECT_EQ(CountLines(r.output, "from the log alone, no compactor ran yet"), 1u) << r.output;
+  EXPECT_EQ(CountLines(r.output, "compactor up (SQS event source)"), 1u) << r.output;
   EXPECT_EQ(CountLines(r.output, "demo:   query = vector of "), 4u) << r.output;  // CHROMAPACT_DEMO_PICKS
   EXPECT_EQ(CountLines(r.output, "demo:   filtered query = vector of "), 1u) << r.output;
   EXPECT_EQ(CountLines(r.output, "SHA-256 verified, 778 records"), 1u) << r.output;
