@@ -6,10 +6,12 @@
 # {"action":"compact"} invokes until one applies nothing and re-arms nothing; then per collection WARMUP queries and REPS x
 # QUERIES queries (n_results 10) without and with a `where` filter, client wall time per query plus the
 # emulator's REPORT Duration and the handler's QueryLatency (EMF) for the cost split.
+# Then the same queries over a log tail of 1 % and 10 % of N (TAIL_PCTS) written but not compacted.
 # usage: bench/runtime/query_latency.sh [N=100000] [REPS=3] [QUERIES=300]
 # env: BUILD_DIR (default build/; needs the three bootstraps and chromapact-emulator),
 #      OUT_DIR (default bench/results): runtime_query_latency{,_raw,_build}.csv, KEEP_WORK=1 keeps logs,
-#      COMPACTOR_LEASE_TTL_MS (default 60000, the bootstrap's own).
+#      COMPACTOR_LEASE_TTL_MS (default 60000, the bootstrap's own), TAIL_PCTS ("1 10"; "" = none),
+#      SKIP_FIORI=1 (only the synthetic set).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -40,11 +42,13 @@ mkdir -p "$out_dir"
 raw=$out_dir/runtime_query_latency_raw.csv steps=$out_dir/runtime_query_latency_build.csv
 rm -f "$raw" "$steps"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores" >&2
-$bench load-fiori "$fiori" --producer "$producer" --collection fiori --batch 100 --csv "$steps"
-$bench compact --compactor "$compactor" --collection fiori --csv "$steps"
-$bench wait-count --query "$query" --collection fiori --count 778
-$bench latency --query "$query" --collection fiori --vectors "fiori:$fiori" --where '{"category": "Sapui5"}' \
-  --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw"
+if [[ -z ${SKIP_FIORI:-} ]]; then
+  $bench load-fiori "$fiori" --producer "$producer" --collection fiori --batch 100 --csv "$steps"
+  $bench compact --compactor "$compactor" --collection fiori --csv "$steps"
+  $bench wait-count --query "$query" --collection fiori --count 778
+  $bench latency --query "$query" --collection fiori --vectors "fiori:$fiori" --where '{"category": "Sapui5"}' \
+    --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw"
+fi
 
 syn=synthetic$n
 $bench load-synthetic --producer "$producer" --collection "$syn" --n "$n" --batch 1000 --csv "$steps"
@@ -52,5 +56,18 @@ $bench compact --compactor "$compactor" --collection "$syn" --csv "$steps"
 $bench wait-count --query "$query" --collection "$syn" --count "$n"
 $bench latency --query "$query" --collection "$syn" --vectors synthetic:7 --where '{"bucket": 3}' \
   --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw"
+# Warm queries over a log tail: TAIL_PCTS (cumulative percentages of N, default "1 10") more rows of
+# the seeded set written through the producer in deltas of 100 and left uncompacted (this compactor
+# runs only when invoked), so the query reads them from the log past its version.
+written=0
+for tp in ${TAIL_PCTS-1 10}; do
+  want=$((n * tp / 100))
+  $bench load-synthetic --producer "$producer" --collection "$syn" --start $((n + written)) --n $((want - written)) \
+    --batch 100 --csv "$steps"
+  written=$want
+  $bench wait-count --query "$query" --collection "$syn" --count $((n + written))
+  $bench latency --query "$query" --collection "$syn" --vectors synthetic:7 --where '{"bucket": 3}' \
+    --reps "$reps" --queries "$queries" --log "$work/query.log" --raw "$raw" --variant-suffix "+tail${tp}pct"
+done
 $bench summary --raw "$raw" --out "$out_dir/runtime_query_latency.csv"
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -5,13 +5,16 @@ moto (boto3, signed with the AWS_* variables) for setup and to chromapact-emulat
 
   runtime_bench.py setup --prefix P                      bucket, lease/pointer table, FIFO queue; prints the queue URL
   runtime_bench.py load-fiori --producer URL DIR --collection C [--batch 100]
-  runtime_bench.py load-synthetic --producer URL --collection C --n 100000 [--batch 1000] [--seed 1]
+  runtime_bench.py load-synthetic --producer URL --collection C --n 100000 [--start 0] [--batch 1000] [--seed 1]
   runtime_bench.py compact --compactor URL --collection C   {"action":"compact"} until a cycle applies
                                                           nothing and re-arms nothing (the whole log applied)
   runtime_bench.py wait-count --query URL --collection C --count N [--timeout 600]
+  runtime_bench.py wait-drained --queue URL [--timeout 3600]   until the trigger queue is empty
   runtime_bench.py latency --query URL --collection C --vectors fiori:DIR|synthetic:SEED --where JSON
-                           [--warmup 20] [--queries 300] [--reps 3] [--log QUERY_EMULATOR_STDOUT] --raw CSV
-  runtime_bench.py freshness --producer URL --query URL --collection C --fiori DIR [--writes 25] --raw CSV
+                           [--warmup 20] [--queries 300] [--reps 3] [--log QUERY_EMULATOR_STDOUT]
+                           [--variant-suffix +tail1pct] --raw CSV
+  runtime_bench.py freshness --producer URL --query URL --collection C --vectors fiori:DIR|synthetic:SEED
+                             [--mode poll|ryw] [--writes 25] --raw CSV
 
 Invoke URLs are the emulator's http://127.0.0.1:PORT (the script appends the Invoke API path).
 Vectors travel as JSON numbers with 9 significant digits (round-trips float32 exactly).
@@ -162,8 +165,8 @@ def cmd_load_synthetic(a):
     inv = Invoker(a.producer)
     t0 = time.time()
     produce_ms = []
-    for s in range(0, a.n, a.batch):
-        ids, vecs, docs, metas = synthetic_rows(a.seed, s, min(a.batch, a.n - s))
+    for s in range(a.start, a.start + a.n, a.batch):
+        ids, vecs, docs, metas = synthetic_rows(a.seed, s, min(a.batch, a.start + a.n - s))
         body = batch_json(a.collection, ids, vecs, docs, metas)
         _, _, ms = inv.invoke(body)
         produce_ms.append(ms)
@@ -222,6 +225,24 @@ def cmd_wait_count(a):
         time.sleep(0.05)  # polling interval of a condition with a deadline
 
 
+def cmd_wait_drained(a):
+    """Until the trigger queue holds no message, visible or in flight. Once the producer has answered
+    its last write, that means every acknowledged entry is compacted: the compactor deletes a trigger
+    only after its commit, and re-arms (sends a new one) before deleting when more remains."""
+    sqs = aws_client("sqs")
+    t0 = time.time()
+    while True:
+        at = sqs.get_queue_attributes(QueueUrl=a.queue, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        left = int(at["ApproximateNumberOfMessages"]) + int(at["ApproximateNumberOfMessagesNotVisible"])
+        if left == 0:
+            print("wait-drained: queue empty after %.1f s" % (time.time() - t0), file=sys.stderr)
+            return
+        if time.time() - t0 > a.timeout:
+            raise SystemExit("wait-drained: %d messages left after %d s" % (left, a.timeout))
+        time.sleep(0.5)  # polling interval of a condition with a deadline
+
+
 def parse_query_log(path):
     """Request id -> (REPORT Duration ms, QueryLatency ms from the EMF line between START and END)."""
     out, current, handler = {}, None, {}
@@ -274,6 +295,7 @@ def cmd_latency(a):
         inv.invoke(body(i, i % 2 == 1 and where is not None))
     rows = []
     variants = ["none"] + (["where"] if where is not None else [])
+    label = lambda v: v + a.variant_suffix
     k = a.warmup
     for rep in range(1, a.reps + 1):
         load = open("/proc/loadavg").read().split()[0]
@@ -284,7 +306,7 @@ def cmd_latency(a):
                 got = len(ans["ids"][0])
                 if got != a.n_results:
                     raise SystemExit("latency: query answered %d ids, expected %d" % (got, a.n_results))
-                rows.append({"collection": a.collection, "variant": variant, "rep": rep, "request_id": rid,
+                rows.append({"collection": a.collection, "variant": label(variant), "rep": rep, "request_id": rid,
                              "client_ms": "%.3f" % ms, "load1": load})
     split = parse_query_log(a.log)
     for r in rows:
@@ -300,51 +322,69 @@ def cmd_latency(a):
         w.writerows(rows)
     for variant in variants:
         for rep in range(1, a.reps + 1):
-            xs = [float(r["client_ms"]) for r in rows if r["variant"] == variant and r["rep"] == rep]
+            xs = [float(r["client_ms"]) for r in rows if r["variant"] == label(variant) and r["rep"] == rep]
             print("latency %-10s %-6s rep %d: n=%d p50=%.2f ms p99=%.2f ms" %
-                  (a.collection, variant, rep, len(xs), pct(xs, 50), pct(xs, 99)), file=sys.stderr)
+                  (a.collection, label(variant), rep, len(xs), pct(xs, 50), pct(xs, 99)), file=sys.stderr)
+
+
+def probe_vectors(spec):
+    """Base vectors for freshness probes: fiori:DIR (the fiori set) or synthetic:SEED (query-like)."""
+    kind, _, arg = spec.partition(":")
+    if kind == "fiori":
+        return fiori(arg)[1]
+    return synthetic_queries(int(arg or 1), 1000)
 
 
 def cmd_freshness(a):
-    ids, vecs, _, _ = fiori(a.fiori)
+    """Single-record upserts, one in flight; per write the time from the producer's answer to a query
+    that returns the record. mode poll: plain `get`s back to back (poll_ms apart), what any reader sees;
+    mode ryw: one `get` carrying the producer's log_positions as min_log_positions (read-your-writes)."""
+    vecs = probe_vectors(a.vectors)
     prod, query = Invoker(a.producer), Invoker(a.query)
     rows = []
     tag = "%x" % int(time.time() * 1000)
     for i in range(a.writes):
-        rid = "fresh-%s-%03d" % (tag, i)
+        rid = "fresh-%s-%s-%03d" % (a.mode, tag, i)
         base = vecs[(i * 37) % len(vecs)]
         vec = [f9(x + 1e-3 * ((j * 31 + i) % 7 - 3)) for j, x in enumerate(base)]
         body = batch_json(a.collection, [rid], [vec], ["freshness probe %d" % i], [{"probe": i}])
-        _, _, produce_ms = prod.invoke(body)
+        ack, _, produce_ms = prod.invoke(body)
         t_ack = time.perf_counter_ns()
+        get = {"action": "get", "collection": a.collection, "ids": [rid], "include": []}
+        if a.mode == "ryw":
+            get["min_log_positions"] = ack["log_positions"]
         polls = 0
         while True:
-            ans, _, _ = query.invoke({"action": "get", "collection": a.collection, "ids": [rid], "include": []})
+            ans, _, _ = query.invoke(get)
             polls += 1
             if ans.get("ids") == [rid]:
                 t_vis = time.perf_counter_ns()
                 break
+            if a.mode == "ryw":
+                raise SystemExit("freshness: %s missing from a read-your-writes get: %s" % (rid, json.dumps(ans)[:300]))
             if (time.perf_counter_ns() - t_ack) / 1e9 > a.timeout:
                 raise SystemExit("freshness: %s not visible %d s after the producer's ack" % (rid, a.timeout))
             if a.poll_ms > 0:
                 time.sleep(a.poll_ms / 1000.0)  # polling interval of the visibility condition
         fresh_ms = (t_vis - t_ack) / 1e6
-        rows.append({"write": i, "id": rid, "produce_ms": "%.2f" % produce_ms, "freshness_ms": "%.2f" % fresh_ms,
-                     "query_polls": polls, "pointer_ttl_ms": a.pointer_ttl_ms, "sqs_wait_s": a.sqs_wait,
-                     "load1": open("/proc/loadavg").read().split()[0]})
-        print("freshness: write %d visible after %.0f ms (%d query polls)" % (i, fresh_ms, polls), file=sys.stderr)
+        rows.append({"write": i, "id": rid, "mode": a.mode, "base_records": a.base_records,
+                     "produce_ms": "%.2f" % produce_ms, "freshness_ms": "%.2f" % fresh_ms,
+                     "query_polls": polls, "pointer_ttl_ms": a.pointer_ttl_ms, "tail_ttl_ms": a.tail_ttl_ms,
+                     "sqs_wait_s": a.sqs_wait, "load1": open("/proc/loadavg").read().split()[0]})
+        print("freshness: %s write %d visible after %.0f ms (%d query polls)" % (a.mode, i, fresh_ms, polls),
+              file=sys.stderr)
     new = not os.path.exists(a.raw)
     with open(a.raw, "a", newline="") as f:
-        w = csv.DictWriter(f, ["run", "write", "id", "produce_ms", "freshness_ms", "query_polls", "pointer_ttl_ms",
-                               "sqs_wait_s", "load1"])
+        w = csv.DictWriter(f, ["run", "mode", "base_records", "write", "id", "produce_ms", "freshness_ms",
+                               "query_polls", "pointer_ttl_ms", "tail_ttl_ms", "sqs_wait_s", "load1"])
         if new:
             w.writeheader()
         for r in rows:
             r["run"] = a.run
         w.writerows(rows)
     xs = [float(r["freshness_ms"]) for r in rows]
-    print("freshness run %s: n=%d p50=%.0f ms p90=%.0f ms max=%.0f ms" % (a.run, len(xs), pct(xs, 50), pct(xs, 90),
-                                                                        max(xs)), file=sys.stderr)
+    print("freshness %s run %s: n=%d p50=%.0f ms p99=%.0f ms max=%.0f ms" % (a.mode, a.run, len(xs), pct(xs, 50),
+                                                                           pct(xs, 99), max(xs)), file=sys.stderr)
 
 
 def cmd_summary(a):
@@ -388,25 +428,28 @@ def cmd_summary(a):
 
 def cmd_fresh_summary(a):
     rows = list(csv.DictReader(open(a.raw)))
+    field = lambda r, k, d="": r.get(k) or d  # rows of older CSVs lack mode / base / tail TTL
+    key = lambda r: (field(r, "mode", "poll"), field(r, "base_records", "778"), r["pointer_ttl_ms"],
+                     field(r, "tail_ttl_ms"), r["sqs_wait_s"])
     keys = []
     for r in rows:
-        k = (r["pointer_ttl_ms"], r["sqs_wait_s"])
-        if k not in keys:
-            keys.append(k)
+        if key(r) not in keys:
+            keys.append(key(r))
     out = []
-    for ttl, wait in keys:
-        sel = [r for r in rows if (r["pointer_ttl_ms"], r["sqs_wait_s"]) == (ttl, wait)]
+    for k in keys:
+        sel = [r for r in rows if key(r) == k]
         runs = sorted({r["run"] for r in sel})
-        p50s, p90s = [], []
+        p50s, p99s = [], []
         for run in runs:
             xs = [float(r["freshness_ms"]) for r in sel if r["run"] == run]
             p50s.append(pct(xs, 50))
-            p90s.append(pct(xs, 90))
+            p99s.append(pct(xs, 99))
         loads = [float(r["load1"]) for r in sel]
-        out.append({"pointer_ttl_ms": ttl, "sqs_wait_s": wait, "runs": len(runs), "writes_per_run": len(sel) // len(runs),
+        out.append({"mode": k[0], "base_records": k[1], "pointer_ttl_ms": k[2], "tail_ttl_ms": k[3],
+                    "sqs_wait_s": k[4], "runs": len(runs), "writes_per_run": len(sel) // len(runs),
                     "p50_ms_per_run": " ".join("%.0f" % x for x in p50s),
-                    "p90_ms_per_run": " ".join("%.0f" % x for x in p90s),
-                    "p50_ms": "%.0f" % statistics.median(p50s), "p90_ms": "%.0f" % statistics.median(p90s),
+                    "p99_ms_per_run": " ".join("%.0f" % x for x in p99s),
+                    "p50_ms": "%.0f" % statistics.median(p50s), "p99_ms": "%.0f" % statistics.median(p99s),
                     "min_ms": "%.0f" % min(float(r["freshness_ms"]) for r in sel),
                     "max_ms": "%.0f" % max(float(r["freshness_ms"]) for r in sel),
                     "produce_p50_ms": "%.1f" % statistics.median(float(r["produce_ms"]) for r in sel),
@@ -485,6 +528,7 @@ def main():
     p.add_argument("--producer", required=True)
     p.add_argument("--collection", required=True)
     p.add_argument("--n", type=int, default=100000)
+    p.add_argument("--start", type=int, default=0, help="first row of the seeded set")
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(fn=cmd_load_synthetic)
@@ -499,6 +543,10 @@ def main():
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--timeout", type=int, default=600)
     p.set_defaults(fn=cmd_wait_count)
+    p = sub.add_parser("wait-drained")
+    p.add_argument("--queue", required=True)
+    p.add_argument("--timeout", type=int, default=3600)
+    p.set_defaults(fn=cmd_wait_drained)
     p = sub.add_parser("latency")
     p.add_argument("--query", required=True)
     p.add_argument("--collection", required=True)
@@ -509,13 +557,17 @@ def main():
     p.add_argument("--queries", type=int, default=300)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--log")
+    p.add_argument("--variant-suffix", default="", help="appended to the variant names, e.g. +tail1pct")
     p.add_argument("--raw", required=True)
     p.set_defaults(fn=cmd_latency)
     p = sub.add_parser("freshness")
     p.add_argument("--producer", required=True)
     p.add_argument("--query", required=True)
     p.add_argument("--collection", required=True)
-    p.add_argument("--fiori", required=True)
+    p.add_argument("--vectors", required=True, help="fiori:DIR or synthetic:SEED")
+    p.add_argument("--mode", choices=["poll", "ryw"], default="poll")
+    p.add_argument("--base-records", default="")
+    p.add_argument("--tail-ttl-ms", default="")
     p.add_argument("--writes", type=int, default=25)
     p.add_argument("--poll-ms", type=float, default=10)
     p.add_argument("--timeout", type=int, default=120)
