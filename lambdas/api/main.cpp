@@ -62,6 +62,7 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(c.reads.tail_ttl_ms, lambdas::EnvInt("CHROMAPACT_TAIL_TTL_MS", 0, 0, 86400000));
   CP_ASSIGN_OR_RETURN(c.reads.min_position_wait_ms,
                       lambdas::EnvInt("CHROMAPACT_MIN_POSITION_WAIT_MS", 2000, 0, 900000));
+  CP_ASSIGN_OR_RETURN(c.reads.keep_version_ms, lambdas::EnvInt("CHROMAPACT_KEEP_VERSION_MS", 300000, 0, 3600000));
   CP_ASSIGN_OR_RETURN(int64_t batch, lambdas::EnvInt("CHROMAPACT_API_MAX_BATCH_SIZE", 500, 1, 100000));
   c.api.max_batch_size = static_cast<int>(batch);
   return c;

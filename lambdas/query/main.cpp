@@ -48,6 +48,7 @@ Result<Config> LoadConfig() {
   CP_ASSIGN_OR_RETURN(c.service.tail_ttl_ms, lambdas::EnvInt("CHROMAPACT_TAIL_TTL_MS", c.pointer_ttl_ms, 0, 86400000));
   CP_ASSIGN_OR_RETURN(c.service.min_position_wait_ms,
                       lambdas::EnvInt("CHROMAPACT_MIN_POSITION_WAIT_MS", 2000, 0, 900000));
+  CP_ASSIGN_OR_RETURN(c.service.keep_version_ms, lambdas::EnvInt("CHROMAPACT_KEEP_VERSION_MS", 300000, 0, 3600000));
   return c;
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "chromapact/codec/manifest.h"
 #include "chromapact/pipeline/collection_options.h"
 #include "chromapact/pipeline/json_nesting.h"
 #include "chromapact/pipeline/snapshot.h"
@@ -177,7 +178,10 @@ Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want
   } else {
     stats_.versions_max = std::max(stats_.versions_max, ptr->version);
   }
-  if (ptr.has_value() && (s.tail == nullptr || s.manifest_key != ptr->manifest_key)) {
+  if (ptr.has_value() && s.tail != nullptr && !s.manifest_key.empty() && s.manifest_key != ptr->manifest_key &&
+      TailCovers(&s, ptr->manifest_key)) {
+    ++stats_.versions_covered;
+  } else if (ptr.has_value() && (s.tail == nullptr || s.manifest_key != ptr->manifest_key)) {
     s = Shard{};  // close before the files change under it
     const std::string dir = options_.cache_dir + "/" + key;
     FetchStats fetched;
@@ -208,6 +212,7 @@ Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want
     s.tail = std::move(tail);
     s.manifest_key = ptr->manifest_key;
     s.version = ptr->version;
+    s.opened_at_ms = SteadyMs();
   }
   internal::ShardTail& t = *s.tail;
   if (options_.read_log_tail) {
@@ -222,6 +227,30 @@ Result<store::Store*> QueryService::OpenOnce(const ShardId& shard, uint64_t want
   *applied = t.applied;
   if (!ptr.has_value() && t.applied == 0) return static_cast<store::Store*>(nullptr);  // nothing written yet
   return t.store.get();
+}
+
+bool QueryService::TailCovers(Shard* s, const std::string& manifest_key) {
+  if (!options_.read_log_tail || options_.keep_version_ms <= 0) return false;
+  const int64_t now = SteadyMs();
+  if (now - s->opened_at_ms >= options_.keep_version_ms) return false;
+  internal::ShardTail& t = *s->tail;
+  if (s->newer_key != manifest_key) {
+    auto body = objects_->Get(manifest_key);
+    if (!body.ok()) return false;
+    auto manifest = codec::DecodeManifest(*body);
+    if (!manifest.ok()) return false;
+    s->newer_key = manifest_key;
+    s->newer_position = manifest->log_position;
+  }
+  // A rollback names a version behind the one served: fetch it, do not reason about it.
+  if (s->newer_position < t.base_position) return false;
+  if (t.applied < s->newer_position) {
+    auto n = internal::ReadTail(objects_, &t, options_.max_tail_entries);
+    if (!n.ok()) return false;
+    t.listed_at_ms = now;
+    stats_.tail_applied += *n;
+  }
+  return t.applied >= s->newer_position;
 }
 
 Result<std::unique_ptr<internal::ShardTail>> QueryService::EmptyBase(const ShardId& shard) {

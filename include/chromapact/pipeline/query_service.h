@@ -72,6 +72,15 @@ struct QueryServiceOptions {
   // How long a request's min_log_positions may wait for the log to be readable that far
   // (CHROMAPACT_MIN_POSITION_WAIT_MS), ms; then kTimeout.
   int64_t min_position_wait_ms = 2000;
+  // With read_log_tail: for how long (ms, steady clock, from when a version was opened) a shard may
+  // keep answering from the version it has plus its log tail when the pointer moves to a newer
+  // version whose log_position that tail already covers (read from the new version's manifest, one
+  // GET; the tail is first read up to it). Such a version holds nothing the answer lacks, so it is
+  // not downloaded and reopened in the request path, which at 100k records takes seconds. A pointer
+  // moved back (a rollback: its log_position below the version served) is always fetched, as is any
+  // version past this age (CHROMAPACT_KEEP_VERSION_MS; keep it well under the GC retention, which
+  // keeps the deltas after every retained version, 1 h by default). 0 = fetch every new version.
+  int64_t keep_version_ms = 300000;
 };
 
 // What the last Handle() did, for metrics and tests.
@@ -80,6 +89,7 @@ struct QueryStats {
   uint64_t bytes_fetched = 0;     // snapshot bytes downloaded, manifests included
   int64_t versions_max = 0;       // highest pointer version among the shards answered
   uint64_t tail_applied = 0;      // log positions read past the versions by this request
+  int versions_covered = 0;       // newer versions not fetched: the log tail already covered them
 };
 
 class QueryService {
@@ -105,7 +115,10 @@ class QueryService {
   struct Shard {
     std::string manifest_key;  // the version the tail is read on; empty = nothing
     int64_t version = 0;
+    int64_t opened_at_ms = 0;  // steady clock
     std::unique_ptr<internal::ShardTail> tail;  // the version (+ its log tail when read)
+    std::string newer_key;      // a newer version's manifest seen by the pointer
+    uint64_t newer_position = 0;  // its log_position
   };
   // The store answering for `shard`: its current version, with the log read to at least `want`
   // (0 = as far as the tail TTL allows); nullptr (OK) when the shard has no version and `want` is 0.
@@ -115,6 +128,10 @@ class QueryService {
   Result<std::unique_ptr<internal::ShardTail>> EmptyBase(const ShardId& shard);
   // Open() without waiting: one pass (pointer, fetch, tail when due or below `want`).
   Result<store::Store*> OpenOnce(const ShardId& shard, uint64_t want, uint64_t* applied);
+  // Whether `s` may go on answering from its version + tail although the pointer names `manifest_key`
+  // (keep_version_ms); reads that manifest and the tail up to its log_position when needed. False on
+  // any error (the caller then fetches the new version, and reports what fails there).
+  bool TailCovers(Shard* s, const std::string& manifest_key);
 
   ObjectStore* objects_;
   PointerCache* pointers_;

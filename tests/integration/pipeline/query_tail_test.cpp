@@ -3,8 +3,9 @@
 // committed by the real compactor. What it must answer is Chroma's semantics applied in the order
 // the writes were acknowledged (fixture::Model), never the compactor's output: writes are visible
 // before any compaction; a hole ends what is readable; min_log_positions waits for a position
-// (bounded) and fails with kTimeout past the wait; entries the compactor skips are skipped; and a
-// version committed later answers the same.
+// (bounded) and fails with kTimeout past the wait; entries the compactor skips are skipped; a
+// version committed later answers the same; and a newer version that the tail already covers is not
+// downloaded, while a rolled-back pointer is.
 #include "chromapact/pipeline/query_service.h"
 
 #include <gtest/gtest.h>
@@ -23,8 +24,10 @@ class QueryTailTest : public PipelineMotoTest {
     pointers_ = std::make_unique<PointerTable>(seams_.kv.get(), &clock_);
     cache_ = std::make_unique<PointerCache>(pointers_.get(), &clock_, 0);
   }
-  std::unique_ptr<QueryService> Service(const std::string& coll, int shards, bool tail = true) {
+  std::unique_ptr<QueryService> Service(const std::string& coll, int shards, bool tail = true,
+                                        int64_t keep_version_ms = QueryServiceOptions{}.keep_version_ms) {
     QueryServiceOptions o;
+    o.keep_version_ms = keep_version_ms;
     o.cache_dir = testing::MakeTempDir("qt-cache");
     o.shards = shards;
     o.default_collection = coll;
@@ -196,6 +199,58 @@ TEST_F(QueryTailTest, EntriesTheCompactorSkipsAreSkippedAndTheVersionAgrees) {
   auto versions_only = Service(coll, 1, false);
   EXPECT_EQ(GetAll(versions_only.get()), model.Live());
   EXPECT_EQ(GetAll(qs.get()), model.Live());
+}
+
+// keep_version_ms: the pointer moves to a version the tail has already read past, so the service
+// goes on answering from the version it has (no download, no reopen); with keep_version_ms 0 the
+// same move is fetched; a rollback (a version behind the one served) is fetched, and its log past
+// it read again. Every answer is the model's.
+TEST_F(QueryTailTest, ANewerVersionTheTailCoversIsNotFetchedButARollbackIs) {
+  const std::string coll = "qt-covered";
+  const ShardId shard{coll, 0};
+  Model model;
+  Write(coll, Op(codec::DeltaOp::kUpsert, {"a", "b", "c"}, 1), &model, 1);
+  Compact(coll, 1);
+  auto v1 = pointers_->Read(shard);
+  ASSERT_TRUE(v1.ok() && v1->has_value());
+  auto qs = Service(coll, 1);
+  auto fetch_all = Service(coll, 1, true, 0);
+  EXPECT_EQ(GetAll(qs.get()), model.Live());
+  EXPECT_EQ(qs->last_stats().snapshots_fetched, 1);
+  EXPECT_EQ(GetAll(fetch_all.get()), model.Live());
+
+  Write(coll, Op(codec::DeltaOp::kUpsert, {"b", "d"}, 2), &model, 1);
+  Write(coll, Op(codec::DeltaOp::kDelete, {"a"}), &model, 1);
+  EXPECT_EQ(GetAll(qs.get()), model.Live());
+  EXPECT_EQ(qs->last_stats().tail_applied, 2u);
+  Compact(coll, 1);  // version 2 holds exactly what qs has read
+  Write(coll, Op(codec::DeltaOp::kUpsert, {"e", "c"}, 3), &model, 1);  // and one entry past it
+  EXPECT_EQ(GetAll(qs.get()), model.Live());
+  EXPECT_EQ(qs->last_stats().snapshots_fetched, 0);
+  EXPECT_EQ(qs->last_stats().versions_covered, 1);
+  EXPECT_EQ(qs->last_stats().versions_max, 2);
+  EXPECT_EQ(qs->last_stats().tail_applied, 1u);
+  EXPECT_EQ(GetAll(fetch_all.get()), model.Live());
+  EXPECT_EQ(fetch_all->last_stats().snapshots_fetched, 1);
+  EXPECT_EQ(fetch_all->last_stats().versions_covered, 0);
+
+  // A service that opened version 2 sees a rollback to version 1's manifest (a CAS to version 3,
+  // as `chromapact rollback` does): behind what it serves, so fetched, and the log past it read again.
+  auto qs2 = Service(coll, 1);
+  EXPECT_EQ(GetAll(qs2.get()), model.Live());
+  EXPECT_EQ(qs2->last_stats().snapshots_fetched, 1);
+  auto now = pointers_->Read(shard);
+  ASSERT_TRUE(now.ok() && now->has_value());
+  auto rolled = pointers_->CompareAndSwap(shard, (*now)->version, (*v1)->manifest_key, 0);
+  ASSERT_TRUE(rolled.ok()) << rolled.status().ToString();
+  EXPECT_EQ(GetAll(qs2.get()), model.Live());
+  EXPECT_EQ(qs2->last_stats().snapshots_fetched, 1);
+  EXPECT_EQ(qs2->last_stats().versions_covered, 0);
+  EXPECT_EQ(qs2->last_stats().tail_applied, 3u);  // the three entries past version 1, again
+  // qs never left version 1: the pointer now names the version it serves.
+  EXPECT_EQ(GetAll(qs.get()), model.Live());
+  EXPECT_EQ(qs->last_stats().snapshots_fetched, 0);
+  EXPECT_EQ(qs->last_stats().versions_covered, 0);
 }
 
 }  // namespace
