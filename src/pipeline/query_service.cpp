@@ -242,8 +242,10 @@ bool QueryService::TailCovers(Shard* s, const std::string& manifest_key) {
     s->newer_key = manifest_key;
     s->newer_position = manifest->log_position;
   }
-  // A rollback names a version behind the one served: fetch it, do not reason about it.
-  if (s->newer_position < t.base_position) return false;
+  // Only a version that applied more of the log than the one served is the log's continuation; a
+  // rollback (behind it) or a version at the same position (not made from the log: an import) is
+  // fetched.
+  if (s->newer_position <= t.base_position) return false;
   if (t.applied < s->newer_position) {
     auto n = internal::ReadTail(objects_, &t, options_.max_tail_entries);
     if (!n.ok()) return false;

@@ -76,9 +76,9 @@ struct QueryServiceOptions {
   // keep answering from the version it has plus its log tail when the pointer moves to a newer
   // version whose log_position that tail already covers (read from the new version's manifest, one
   // GET; the tail is first read up to it). Such a version holds nothing the answer lacks, so it is
-  // not downloaded and reopened in the request path, which at 100k records takes seconds. A pointer
-  // moved back (a rollback: its log_position below the version served) is always fetched, as is any
-  // version past this age (CHROMAPACT_KEEP_VERSION_MS; keep it well under the GC retention, which
+  // not downloaded and reopened in the request path, which at 100k records takes seconds. A version
+  // whose log_position is not above the one served (a rollback; a version not made from the log) is
+  // always fetched, as is any version past this age (CHROMAPACT_KEEP_VERSION_MS; keep it well under the GC retention, which
   // keeps the deltas after every retained version, 1 h by default). 0 = fetch every new version.
   int64_t keep_version_ms = 300000;
 };
