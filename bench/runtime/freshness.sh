@@ -13,7 +13,8 @@
 #   ryw:  one `get` with the ack's log_positions as min_log_positions (read-your-writes).
 # usage: bench/runtime/freshness.sh [RUNS=3] [WRITES=25] [TTLS="1000 100"]
 # env: BUILD_DIR (default build/), BASE_N (0 = fiori), MODES ("poll"), TAIL_TTL_MS (1000, the
-#      default), SQS_WAIT (20), POLL_MS (10), OUT_DIR (bench/results):
+#      default), JITTER_MS (TAIL_TTL_MS: a random pause of 0..J ms before each write, so that writes
+#      do not all land right after a listing), SQS_WAIT (20), POLL_MS (10), OUT_DIR (bench/results):
 #      runtime_freshness{,_raw,_split}.csv (_split: compactor cycle time, bytes per cycle and the
 #      fetching query's time, from the bootstraps' EMF lines); KEEP_WORK=1 keeps logs.
 set -euo pipefail
@@ -23,7 +24,7 @@ build=${BUILD_DIR:-$root/build}
 out_dir=${OUT_DIR:-$root/bench/results}
 runs=${1:-3} writes=${2:-25} ttls=${3:-"1000 100"}
 sqs_wait=${SQS_WAIT:-20} poll_ms=${POLL_MS:-10}
-base_n=${BASE_N:-0} modes=${MODES:-poll} tail_ttl=${TAIL_TTL_MS:-1000}
+base_n=${BASE_N:-0} modes=${MODES:-poll} tail_ttl=${TAIL_TTL_MS:-1000} jitter=${JITTER_MS:-$tail_ttl}
 py=${CHROMAPACT_PYTHON:-python3}
 # shellcheck source=bench_stack.sh
 source "$root/bench/runtime/bench_stack.sh" freshness
@@ -66,7 +67,7 @@ for run in $(seq 1 "$runs"); do
     for ttl in $ttls; do
       $bench freshness --producer "$producer" --query "${query[$ttl]}" --collection "$coll" --vectors "$vectors" \
         --mode "$mode" --base-records "$records" --writes "$writes" --poll-ms "$poll_ms" --pointer-ttl-ms "$ttl" \
-        --tail-ttl-ms "$tail_ttl" --sqs-wait "$sqs_wait" --run "$run" --raw "$raw"
+        --tail-ttl-ms "$tail_ttl" --jitter-ms "$jitter" --sqs-wait "$sqs_wait" --run "$run" --raw "$raw"
     done
   done
 done

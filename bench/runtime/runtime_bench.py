@@ -343,7 +343,11 @@ def cmd_freshness(a):
     prod, query = Invoker(a.producer), Invoker(a.query)
     rows = []
     tag = "%x" % int(time.time() * 1000)
+    phase = random.Random(int(a.run) * 1009 + len(a.mode))
     for i in range(a.writes):
+        if a.jitter_ms > 0:
+            # Writes arrive at a random phase of the query's tail listing, not right after one.
+            time.sleep(phase.uniform(0, a.jitter_ms) / 1000.0)
         rid = "fresh-%s-%s-%03d" % (a.mode, tag, i)
         base = vecs[(i * 37) % len(vecs)]
         vec = [f9(x + 1e-3 * ((j * 31 + i) % 7 - 3)) for j, x in enumerate(base)]
@@ -568,6 +572,7 @@ def main():
     p.add_argument("--mode", choices=["poll", "ryw"], default="poll")
     p.add_argument("--base-records", default="")
     p.add_argument("--tail-ttl-ms", default="")
+    p.add_argument("--jitter-ms", type=float, default=0, help="random pause (uniform 0..J ms) before each write")
     p.add_argument("--writes", type=int, default=25)
     p.add_argument("--poll-ms", type=float, default=10)
     p.add_argument("--timeout", type=int, default=120)
