@@ -78,8 +78,9 @@ struct QueryServiceOptions {
   // GET; the tail is first read up to it). Such a version holds nothing the answer lacks, so it is
   // not downloaded and reopened in the request path, which at 100k records takes seconds. A version
   // whose log_position is not above the one served (a rollback; a version not made from the log) is
-  // always fetched, as is any version past this age (CHROMAPACT_KEEP_VERSION_MS; keep it well under the GC retention, which
-  // keeps the deltas after every retained version, 1 h by default). 0 = fetch every new version.
+  // always fetched, as is any version once the one served is older than this
+  // (CHROMAPACT_KEEP_VERSION_MS; keep it well under the GC retention, which keeps the deltas after
+  // every retained version, 1 h by default). 0 = fetch every new version.
   int64_t keep_version_ms = 300000;
 };
 
