@@ -13,6 +13,7 @@
 #include "chromapact/pipeline/pointer_cache.h"
 #include "chromapact/pipeline/query_service.h"
 #include "support/pipeline_fixture.h"
+#include "support/query_records.h"
 
 namespace chromapact::pipeline::fixture {
 namespace {
@@ -38,22 +39,6 @@ struct Reader {
   std::unique_ptr<QueryService> service;
 };
 
-// The records `get` answers, by id (embeddings, documents, metadatas).
-Result<std::map<std::string, ModelRecord>> Get(QueryService* qs, nlohmann::json req) {
-  req["action"] = "get";
-  req["include"] = {"embeddings", "documents", "metadatas"};
-  CP_ASSIGN_OR_RETURN(nlohmann::json j, qs->Handle(req));
-  std::map<std::string, ModelRecord> out;
-  for (size_t i = 0; i < j["ids"].size(); ++i) {
-    ModelRecord r;
-    r.embedding = j["embeddings"][i].get<std::vector<float>>();
-    if (j["documents"][i].is_string()) r.document = j["documents"][i].get<std::string>();
-    r.metadata = j["metadatas"][i];
-    out[j["ids"][i].get<std::string>()] = r;
-  }
-  return out;
-}
-
 class QueryRywConcurrencyTest : public PipelineMotoTest {};
 
 TEST_F(QueryRywConcurrencyTest, EveryWriteIsReadBackWhileProducersAndACompactorRun) {
@@ -67,7 +52,7 @@ TEST_F(QueryRywConcurrencyTest, EveryWriteIsReadBackWhileProducersAndACompactorR
                   .ok());
   // Opened now, asked again only at the end: many versions pass it by.
   Reader sleeper(NewSeams(queue_url), &clock, coll);
-  auto first = Get(sleeper.service.get(), nlohmann::json::object());
+  auto first = GetRecords(sleeper.service.get(), nlohmann::json::object());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(*first, model.Live());
 
@@ -103,7 +88,7 @@ TEST_F(QueryRywConcurrencyTest, EveryWriteIsReadBackWhileProducersAndACompactorR
       for (const LogPosition& lp : ack->log_positions) {
         positions.push_back({{"shard", lp.shard}, {"log_position", lp.log_position}});
       }
-      auto got = Get(me.service.get(), {{"ids", ids}, {"min_log_positions", positions}});
+      auto got = GetRecords(me.service.get(), {{"ids", ids}, {"min_log_positions", positions}});
       if (!got.ok()) {
         failures[p].push_back("read-your-write " + std::to_string(i) + ": " + got.status().ToString());
         continue;
@@ -126,7 +111,7 @@ TEST_F(QueryRywConcurrencyTest, EveryWriteIsReadBackWhileProducersAndACompactorR
   EXPECT_GT(commits.load(), 0) << "the compactor never committed while the producers wrote";
 
   // The sleeper catches up: what it answers now is every acknowledged write.
-  auto last = Get(sleeper.service.get(), nlohmann::json::object());
+  auto last = GetRecords(sleeper.service.get(), nlohmann::json::object());
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_EQ(*last, model.Live());
   EXPECT_GE(sleeper.service->last_stats().versions_max, 2);

@@ -12,6 +12,7 @@
 
 #include "chromapact/pipeline/pointer_cache.h"
 #include "support/pipeline_fixture.h"
+#include "support/query_records.h"
 
 namespace chromapact::pipeline::fixture {
 namespace {
@@ -51,21 +52,9 @@ class QueryTailTest : public PipelineMotoTest {
   }
   // Every record the service answers for `coll`, by id.
   static std::map<std::string, ModelRecord> GetAll(QueryService* qs, nlohmann::json extra = nlohmann::json::object()) {
-    nlohmann::json req = {{"action", "get"}, {"include", {"embeddings", "documents", "metadatas"}}};
-    req.update(extra);
-    auto got = qs->Handle(req);
+    auto got = GetRecords(qs, std::move(extra));
     EXPECT_TRUE(got.ok()) << got.status().ToString();
-    std::map<std::string, ModelRecord> out;
-    if (!got.ok()) return out;
-    const auto& j = *got;
-    for (size_t i = 0; i < j["ids"].size(); ++i) {
-      ModelRecord r;
-      r.embedding = j["embeddings"][i].get<std::vector<float>>();
-      if (j["documents"][i].is_string()) r.document = j["documents"][i].get<std::string>();
-      r.metadata = j["metadatas"][i];
-      out[j["ids"][i].get<std::string>()] = r;
-    }
-    return out;
+    return got.ok() ? *got : std::map<std::string, ModelRecord>{};
   }
 
   static inline int n_ = 0;
